@@ -1,0 +1,93 @@
+"""HW0 inference: top-1 and top-3 instrument-family accuracy on an NSynth-format folder.
+
+    python hw0/inference.py --test_dir PATH/nsynth-test            # shipped CNN (log-mel input)
+    python hw0/inference.py --test_dir PATH/nsynth-test --model ml # shipped Task-2 pipeline
+    python hw0/inference.py                                        # embedded demo notes (hw0/demo)
+
+Prints top-1/top-3 and the confusion matrix, writes per-file predictions (CSV), a confusion-matrix PNG and a JSON
+summary into --out_dir.
+"""
+import argparse
+import csv
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+import utils
+
+p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p.add_argument("--test_dir", default=None, help="NSynth split folder (examples.json + audio/) or its audio/ folder; "
+                                                "default: the embedded demo set hw0/demo")
+p.add_argument("--model", choices=["cnn", "ml"], default="cnn")
+p.add_argument("--checkpoint", default=None,
+               help="default: checkpoints/hw0/cnn_log.pt (cnn) or checkpoints/hw0/ml.joblib (ml)")
+p.add_argument("--out_dir", default="results/hw0", help="where predictions CSV, confusion PNG and JSON go")
+p.add_argument("--batch_size", type=int, default=256)
+p.add_argument("--device", default="auto", help="auto, cpu or cuda (cnn only)")
+args = p.parse_args()
+
+t_start = time.time()
+repo = Path(__file__).resolve().parents[1]
+checkpoint = Path(args.checkpoint or repo / "checkpoints" / "hw0" / ("cnn_log.pt" if args.model == "cnn" else "ml.joblib"))
+test_dir = Path(args.test_dir) if args.test_dir else utils.DEMO_DIR
+if not args.test_dir:
+    print(f"no --test_dir given: using the embedded demo set {test_dir}")
+paths, labels = utils.list_nsynth(test_dir)
+
+if args.model == "cnn":
+    import torch
+    from model import load_checkpoint
+    device = utils.pick_device(args.device)
+    torch.set_num_threads(os.cpu_count() or 1)
+    model, ckpt = load_checkpoint(checkpoint, device)
+    name = Path(checkpoint).stem
+    audio, paths, labels = utils.load_audio(paths, labels)
+    probs = []
+    with torch.inference_mode():
+        for i in tqdm(range(0, len(audio), args.batch_size), desc="cnn", leave=False, disable=len(audio) <= args.batch_size):
+            x = utils.model_input(utils.log_mel(audio[i:i + args.batch_size], ckpt["mel"], device), ckpt["log_input"],
+                                  ckpt["norm_mean"].cpu(), ckpt["norm_std"].cpu())
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
+                probs.append(torch.softmax(model(x.to(device)).float(), 1).cpu().numpy())
+    probs = np.concatenate(probs)
+else:
+    import joblib
+    if not checkpoint.is_file():
+        utils.die(f"checkpoint {checkpoint} not found; train one with hw0/train_ml.py or pass --checkpoint FILE")
+    try:
+        bundle = joblib.load(checkpoint)
+        pipeline, feat_cfg = bundle["pipeline"], bundle["feature_config"]
+    except Exception as e:
+        utils.die(f"{checkpoint} is not a usable hw0 ML checkpoint ({type(e).__name__}); retrain with hw0/train_ml.py")
+    name = Path(checkpoint).stem
+    audio, paths, labels = utils.load_audio(paths, labels)
+    probs = utils.scores_of(pipeline, utils.extract_features(audio, feat_cfg))
+
+metrics = utils.evaluate(probs, labels)
+out_dir = Path(args.out_dir)
+out_dir.mkdir(parents=True, exist_ok=True)
+csv_path = out_dir / f"predictions_{name}.csv"
+top3 = np.argsort(-probs, axis=1)[:, :3]
+with open(csv_path, "w", newline="") as f:
+    w = csv.writer(f)
+    w.writerow(["file", "true", "pred1", "prob1", "pred2", "prob2", "pred3", "prob3"])
+    for pth, y, t3, pr in zip(paths, labels, top3, probs):
+        w.writerow([Path(pth).name, utils.FAMILIES[y] if y >= 0 else ""] +
+                   [v for k in t3 for v in (utils.FAMILIES[k], f"{pr[k]:.4f}")])
+
+print(f"model {args.model} ({checkpoint}) on {test_dir}: {len(paths)} notes")
+utils.print_metrics("test", metrics)
+if metrics["n"]:
+    print(f"top-1: {metrics['top1']:.4f}")
+    print(f"top-3: {metrics['top3']:.4f}")
+    print(utils.format_confusion(metrics["confusion_matrix"]))
+    utils.save_confusion_png(metrics["confusion_matrix"], out_dir / f"inference_{name}_confusion.png",
+                             f"{name} on {test_dir.name}: top-1 {metrics['top1']:.3f}, top-3 {metrics['top3']:.3f}")
+utils.write_json(out_dir / f"inference_{name}.json", dict(
+    model=args.model, checkpoint=str(checkpoint), test_dir=str(test_dir), provenance=utils.read_provenance(test_dir),
+    command=utils.command_line(), seconds=round(time.time() - t_start, 2), **metrics,
+    figures=dict(confusion=f"inference_{name}_confusion.png" if metrics["n"] else None)))
+print(f"wrote {csv_path}" + (f" and {out_dir / f'inference_{name}_confusion.png'}" if metrics["n"] else ""))

@@ -1,0 +1,263 @@
+"""Task 3: train the CNN on mel-spectrograms (log input by default, --no_log for the linear-magnitude comparison).
+
+    python hw0/train_cnn.py --train_dir DATA/nsynth-train --valid_dir DATA/nsynth-valid --test_dir DATA/nsynth-test
+    python hw0/train_cnn.py ... --no_log          # same model and recipe on linear mel power
+
+The best epoch by validation top-1 is saved with everything inference needs; the test split (optional) is scored
+once, at the end, with that checkpoint.
+"""
+import argparse
+import math
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+import utils
+from model import NoteCNN, load_checkpoint
+
+p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+p.add_argument("--train_dir", required=True, help="NSynth-format split folder (examples.json + audio/)")
+p.add_argument("--valid_dir", required=True, help="validation split: selects the best epoch")
+p.add_argument("--test_dir", default=None, help="test split, scored once at the end (never used for selection)")
+p.add_argument("--no_log", action="store_true", help="linear mel power input instead of log-mel")
+p.add_argument("--name", default=None, help="run name for checkpoint/results files (default cnn_log / cnn_nolog)")
+p.add_argument("--checkpoint_dir", default="checkpoints/hw0")
+p.add_argument("--results_dir", default="results/hw0")
+p.add_argument("--cache_dir", default=".cache", help="log-mel cache and resume state")
+p.add_argument("--epochs", type=int, default=30)
+p.add_argument("--batch_size", type=int, default=64)
+p.add_argument("--lr", type=float, default=2e-3)
+p.add_argument("--weight_decay", type=float, default=0.01)
+p.add_argument("--width", type=int, default=24, help="channels of the first conv block")
+p.add_argument("--n_blocks", type=int, default=5)
+p.add_argument("--dropout", type=float, default=0.3)
+p.add_argument("--n_mels", type=int, default=64)
+p.add_argument("--n_fft", type=int, default=1024)
+p.add_argument("--hop_length", type=int, default=512)
+p.add_argument("--augment", default="gain,eq,noise,reverb,shift,pitch",
+               help="comma list of waveform-free augmentations applied to log-mel (empty for none)")
+p.add_argument("--specaugment", type=int, default=1, help="1: one frequency and one time mask per clip")
+p.add_argument("--mixup", type=float, default=0.2, help="mixup alpha (0 = off)")
+p.add_argument("--label_smoothing", type=float, default=0.1)
+p.add_argument("--seed", type=int, default=0)
+p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+p.add_argument("--resume", action="store_true", help="continue from the last finished epoch of this run")
+p.add_argument("--stop_after_epoch", type=int, default=0, help="end this process after that epoch (continue later "
+                                                               "with --resume), e.g. to fit a time-limited job")
+args = p.parse_args()
+
+name = args.name or ("cnn_nolog" if args.no_log else "cnn_log")
+device = utils.pick_device(args.device)
+torch.manual_seed(args.seed)
+np.random.seed(args.seed)
+torch.set_num_threads(os.cpu_count() or 1)
+ckpt_path = Path(args.checkpoint_dir) / f"{name}.pt"
+resume_path = Path(args.cache_dir) / f"resume_{name}.pt"
+results_dir = Path(args.results_dir)
+mel_cfg = dict(utils.MEL_DEFAULTS, n_fft=args.n_fft, hop_length=args.hop_length, n_mels=args.n_mels)
+
+# ---- data: decode once, log-mel once, cached; everything then lives in memory ----------------------------------
+train_x, train_y, _ = utils.cached_log_mel(*utils.list_nsynth(args.train_dir), args.cache_dir, mel_cfg, "train")
+valid_x, valid_y, _ = utils.cached_log_mel(*utils.list_nsynth(args.valid_dir), args.cache_dir, mel_cfg, "valid")
+keep = train_y >= 0                     # an unlabelled training note can't be learnt from
+if (~keep).any():
+    utils.warn(f"{(~keep).sum()} unlabelled training notes skipped")
+train_x, train_y = train_x[keep], torch.as_tensor(train_y[keep])
+print(f"train {len(train_y)} notes, valid {len(valid_y)} notes, input {tuple(train_x.shape[1:])} (mels x frames), "
+      f"{'log' if not args.no_log else 'linear'} mel, device {device}")
+ref = train_x if not args.no_log else torch.exp(train_x)
+norm_mean, norm_std = ref.mean(dim=(0, 2)), ref.std(dim=(0, 2)) + 1e-5   # per-mel-bin, training set only
+del ref
+
+
+# ---- augmentation, all in the log-mel domain so it costs nothing next to the network -------------------------
+def augment(x, kinds):
+    """x: [B, M, T] natural-log mel power. Each kind is applied to a random half of the batch."""
+    B, M, T = x.shape
+    pick = lambda: (torch.rand(B, 1, 1) < 0.5).float()
+    db = math.log(10) / 10                                           # dB -> natural-log power
+    if "gain" in kinds:
+        x = x + pick() * torch.empty(B, 1, 1).uniform_(-12, 12) * db
+    if "eq" in kinds:                                                # smooth random EQ curve, up to about +-6 dB
+        f = torch.linspace(0, math.pi, M)[None, :, None]
+        curve = sum(torch.randn(B, 1, 1) * torch.cos(k * f + torch.rand(B, 1, 1) * 6.28) for k in (1, 2, 3))
+        x = x + pick() * curve * 2.0 * db
+    if "reverb" in kinds:                                            # exponential tail per mel band (RT60 0.2-1.5 s)
+        hop_s = mel_cfg["hop_length"] / mel_cfg["sr"]
+        rt60 = torch.empty(B, 1).uniform_(0.2, 1.5)
+        decay = torch.exp(-6.9 * hop_s / rt60)                      # power decay per frame: 60 dB in rt60
+        wet = torch.empty(B, 1).uniform_(0.05, 0.5) * pick()[:, :, 0]
+        power, tail, out = torch.exp(x), torch.zeros(B, M), []
+        for t in range(T):
+            tail = tail * decay + power[:, :, t] * (1 - decay)
+            out.append(power[:, :, t] + wet * tail)
+        x = torch.log(torch.stack(out, dim=2) + 1e-10)
+    if "noise" in kinds:                                             # coloured noise 20-50 dB below the clip
+        level = x.exp().mean(dim=(1, 2), keepdim=True).log() - torch.empty(B, 1, 1).uniform_(20, 50) * db
+        tilt = torch.linspace(-1, 1, M)[None, :, None] * torch.randn(B, 1, 1) * 10 * db
+        x = torch.logaddexp(x, level + tilt + torch.log(pick() + 1e-10))
+    if "shift" in kinds:                                             # onset up to 0.3 s late
+        shift = torch.randint(0, max(1, int(0.3 * mel_cfg["sr"] / mel_cfg["hop_length"])), (B,)) * pick().long().view(B)
+        idx = (torch.arange(T)[None, :] - shift[:, None]).clamp(min=0)
+        floor = x.amin(dim=(1, 2), keepdim=True)
+        x = torch.where((torch.arange(T)[None, :] < shift[:, None])[:, None, :], floor,
+                        torch.gather(x, 2, idx[:, None, :].expand(B, M, T)))
+    if "pitch" in kinds:                                             # small spectral shift, +-2 mel bins
+        k = int(torch.randint(-2, 3, (1,)))
+        if k:
+            rolled = torch.roll(x, k, dims=1)
+            if k > 0:
+                rolled[:, :k] = x[:, :1]
+            else:
+                rolled[:, k:] = x[:, -1:]
+            m = pick()
+            x = m * rolled + (1 - m) * x
+    return x
+
+
+def spec_mask(x):
+    """SpecAugment on the normalised input: one frequency mask (<= 8 bins) and one time mask (<= 16 frames)."""
+    B, M, T = x.shape
+    f0, fw = torch.randint(0, M, (B, 1)), torch.randint(0, 9, (B, 1))
+    t0, tw = torch.randint(0, T, (B, 1)), torch.randint(0, 17, (B, 1))
+    fm = (torch.arange(M)[None] >= f0) & (torch.arange(M)[None] < f0 + fw)
+    tm = (torch.arange(T)[None] >= t0) & (torch.arange(T)[None] < t0 + tw)
+    return x.masked_fill(fm[:, :, None] | tm[:, None, :], 0.0)
+
+
+@torch.inference_mode()
+def predict(model, logmel, batch_size=256):
+    model.eval()
+    out = []
+    for i in range(0, len(logmel), batch_size):
+        xb = utils.model_input(logmel[i:i + batch_size], not args.no_log, norm_mean, norm_std).to(device)
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
+            out.append(model(xb).float().cpu())
+    return torch.cat(out)
+
+
+# ---- model, optimiser, schedule --------------------------------------------------------------------------------
+model_config = dict(n_mels=args.n_mels, n_classes=len(utils.FAMILIES), width=args.width, n_blocks=args.n_blocks,
+                    dropout=args.dropout)
+model = NoteCNN(**model_config).to(device)
+optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+steps_per_epoch = math.ceil(len(train_y) / args.batch_size)
+scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch,
+                                                pct_start=0.1)
+print(f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters")
+kinds = [k for k in args.augment.split(",") if k]
+history, best_top1, start_epoch, train_time = [], -1.0, 0, 0.0
+if args.resume and resume_path.is_file():
+    state = torch.load(resume_path, map_location=device, weights_only=True)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["rng"])
+    history, best_top1, start_epoch, train_time = state["history"], state["best_top1"], state["epoch"], state["time"]
+    print(f"resumed {name} after epoch {start_epoch}")
+
+# ---- train -----------------------------------------------------------------------------------------------------
+for epoch in range(start_epoch, args.epochs):
+    t0 = time.time()
+    model.train()
+    perm = torch.randperm(len(train_y))
+    loss_sum, correct, seen = 0.0, 0, 0
+    for i in tqdm(range(0, len(perm), args.batch_size), desc=f"epoch {epoch + 1}/{args.epochs}", leave=False):
+        idx = perm[i:i + args.batch_size]
+        xb, yb = train_x[idx], train_y[idx]
+        if kinds:
+            xb = augment(xb, kinds)
+        xb = utils.model_input(xb, not args.no_log, norm_mean, norm_std)
+        if args.specaugment:
+            xb = spec_mask(xb)
+        target = F.one_hot(yb, len(utils.FAMILIES)).float()
+        if args.mixup > 0:
+            lam = float(torch.distributions.Beta(args.mixup, args.mixup).sample())
+            j = torch.randperm(len(xb))
+            xb, target = lam * xb + (1 - lam) * xb[j], lam * target + (1 - lam) * target[j]
+        xb, target = xb.to(device), target.to(device)
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
+            logits = model(xb)
+        loss = F.cross_entropy(logits.float(), target, label_smoothing=args.label_smoothing)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        loss_sum += loss.item() * len(xb)
+        correct += (logits.argmax(1).cpu() == yb).sum().item()
+        seen += len(xb)
+    train_time += time.time() - t0
+
+    val_logits = predict(model, valid_x)
+    val = utils.evaluate(torch.softmax(val_logits, 1).numpy(), valid_y)
+    val_mask = torch.as_tensor(valid_y >= 0)
+    val_loss = F.cross_entropy(val_logits[val_mask], torch.as_tensor(valid_y)[val_mask]).item()
+    history.append(dict(epoch=epoch + 1, train_loss=loss_sum / seen, train_acc=correct / seen, val_loss=val_loss,
+                        val_top1=val["top1"], val_top3=val["top3"]))
+    print(f"epoch {epoch + 1}: train loss {loss_sum / seen:.4f} acc {correct / seen:.4f} | val loss {val_loss:.4f} "
+          f"top-1 {val['top1']:.4f} top-3 {val['top3']:.4f} | {time.time() - t0:.0f}s")
+    if val["top1"] > best_top1:
+        best_top1 = val["top1"]
+        ckpt_path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(dict(state_dict=model.state_dict(), model_config=model_config, mel=mel_cfg,
+                        log_input=not args.no_log, class_names=utils.FAMILIES, norm_mean=norm_mean,
+                        norm_std=norm_std, epoch=epoch + 1, val_top1=val["top1"], val_top3=val["top3"],
+                        seed=args.seed, command=utils.command_line()), ckpt_path)
+    resume_path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(dict(model=model.state_dict(), optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
+                    rng=torch.get_rng_state(), history=history, best_top1=best_top1, epoch=epoch + 1,
+                    time=train_time), resume_path)
+    if args.stop_after_epoch and epoch + 1 == args.stop_after_epoch and epoch + 1 < args.epochs:
+        print(f"stopping after epoch {epoch + 1} as asked; continue with --resume")
+        raise SystemExit(0)
+
+# ---- curves ----------------------------------------------------------------------------------------------------
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+ep = [h["epoch"] for h in history]
+fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
+a1.plot(ep, [h["train_loss"] for h in history], label="train (augmented, mixup)")
+a1.plot(ep, [h["val_loss"] for h in history], label="validation")
+a1.set(xlabel="epoch", ylabel="cross-entropy", title=f"{name}: loss")
+a2.plot(ep, [h["train_acc"] for h in history], label="train top-1 (augmented)")
+a2.plot(ep, [h["val_top1"] for h in history], label="validation top-1")
+a2.plot(ep, [h["val_top3"] for h in history], label="validation top-3")
+a2.set(xlabel="epoch", ylabel="accuracy", title=f"{name}: accuracy", ylim=(0, 1))
+for a in (a1, a2):
+    a.legend()
+    a.grid(alpha=0.3)
+fig.tight_layout()
+results_dir.mkdir(parents=True, exist_ok=True)
+fig.savefig(results_dir / f"{name}_curves.png", dpi=120)
+plt.close(fig)
+
+# ---- final evaluation with the selected checkpoint ----------------------------------------------------------------
+model, ckpt = load_checkpoint(ckpt_path, device)
+print(f"best epoch {ckpt['epoch']}: validation top-1 {ckpt['val_top1']:.4f} top-3 {ckpt['val_top3']:.4f}")
+test = None
+if args.test_dir:
+    test_x, test_y, _ = utils.cached_log_mel(*utils.list_nsynth(args.test_dir), args.cache_dir, mel_cfg, "test")
+    test = utils.evaluate(torch.softmax(predict(model, test_x), 1).numpy(), test_y)
+    utils.print_metrics("test", test)
+    if test["n"]:
+        print(utils.format_confusion(test["confusion_matrix"]))
+        utils.save_confusion_png(test["confusion_matrix"], results_dir / f"{name}_confusion.png",
+                                 f"{name} on {Path(args.test_dir).name}: top-1 {test['top1']:.3f}, top-3 {test['top3']:.3f}")
+utils.write_json(results_dir / f"{name}.json", dict(
+    name=name, task="task3", model=f"NoteCNN (short-chunk-style CNN, {args.n_blocks} conv blocks, width {args.width})",
+    command=utils.command_line(), seed=args.seed, class_names=utils.FAMILIES, log_input=not args.no_log,
+    data=dict(train_dir=args.train_dir, valid_dir=args.valid_dir, test_dir=args.test_dir,
+              provenance=utils.read_provenance(args.train_dir), n_train=len(train_y), n_valid=int(len(valid_y))),
+    mel=mel_cfg, recipe=dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, augment=kinds,
+                             specaugment=args.specaugment, mixup=args.mixup, label_smoothing=args.label_smoothing),
+    train_time_s=round(train_time, 1), best_epoch=ckpt["epoch"],
+    val=dict(top1=ckpt["val_top1"], top3=ckpt["val_top3"], n=int((valid_y >= 0).sum())),
+    test=test, history=history,
+    figures=dict(curves=f"{name}_curves.png", confusion=f"{name}_confusion.png" if test and test["n"] else None)))
+print(f"saved {ckpt_path} and {results_dir / (name + '.json')}")

@@ -1,0 +1,124 @@
+"""Every HW0 script end to end through its CLI on tiny NSynth-format folders: Task 1 figure, Task 2 and Task 3
+train / save / reload / score, and inference numbers equal to sklearn's on the same predictions."""
+import csv
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import top_k_accuracy_score
+
+from conftest import FAMILIES, run_script
+
+
+def printed(metric, text):
+    return float(re.search(rf"^{metric}: ([0-9.]+)$", text, re.M).group(1))
+
+
+def csv_scores(path):
+    """Rebuild [N, 11] scores from the predictions CSV (top-3 probabilities, zeros elsewhere) and the true labels."""
+    rows = list(csv.DictReader(open(path)))
+    scores = np.zeros((len(rows), 11))
+    for i, r in enumerate(rows):
+        for k in (1, 2, 3):
+            scores[i, FAMILIES.index(r[f"pred{k}"])] = float(r[f"prob{k}"])
+    return rows, scores, np.array([FAMILIES.index(r["true"]) for r in rows])
+
+
+def test_visualize_mel_grid(nsynth_root, tmp_path):
+    out = tmp_path / "res"
+    proc = run_script("hw0/visualize_mel.py", "--data_dir", nsynth_root / "nsynth-train", "--out_dir", out)
+    png = out / "mel_grid.png"
+    assert png.stat().st_size > 50_000
+    import matplotlib.image
+    img = matplotlib.image.imread(png)
+    assert img.shape[0] > 800 and img.std() > 0.05            # a real picture, not a blank canvas
+    text = (out / "mel_grid.txt").read_text()
+    assert text.strip() in proc.stdout
+    # default picks: three families and low / middle / high pitch shared by all
+    assert "MIDI 36" in text and "MIDI 60" in text and "MIDI 84" in text
+    proc = run_script("hw0/visualize_mel.py", "--data_dir", nsynth_root / "nsynth-train", "--out_dir", out,
+                      "--families", "organ,vocal,reed", "--pitches", "48,60,72")
+    assert "- organ:" in proc.stdout and "- vocal:" in proc.stdout and "MIDI 48" in proc.stdout
+    bad = run_script("hw0/visualize_mel.py", "--data_dir", nsynth_root / "nsynth-train", "--out_dir", out,
+                     "--families", "organ,kazoo,reed", check=False)
+    assert bad.returncode != 0 and bad.stderr.strip().startswith("error:") and "Traceback" not in bad.stderr
+    bad = run_script("hw0/visualize_mel.py", "--data_dir", nsynth_root / "nsynth-train", "--out_dir", out,
+                     "--pitches", "48,61,72", check=False)
+    assert "no note for" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_train_ml_then_inference(nsynth_root, tmp_path):
+    ck, res, cache = tmp_path / "ck", tmp_path / "res", tmp_path / "cache"
+    args = ["hw0/train_ml.py", "--train_dir", nsynth_root / "nsynth-train", "--valid_dir",
+            nsynth_root / "nsynth-valid", "--test_dir", nsynth_root / "nsynth-test", "--checkpoint_dir", ck,
+            "--results_dir", res, "--cache_dir", cache]
+    first = run_script(*args)
+    assert first.stdout.count("features: wrote cache") == 3
+    summary = json.loads((res / "ml.json").read_text())
+    assert set(summary["candidates"]) == {"svm", "random_forest", "knn", "boosted_trees"}
+    best = max(summary["candidates"].values(), key=lambda c: c["val_top1"])
+    assert summary["val"]["top1"] == best["val_top1"]         # selection by validation
+    assert summary["test"]["n"] == 20 and np.array(summary["test"]["confusion_matrix"]).shape == (11, 11)
+    assert summary["test"]["top1"] > 0.5                       # the recipes are learnable; chance is 0.1
+    assert (res / "ml_confusion.png").stat().st_size > 10_000
+    second = run_script(*args)                                 # features come from the cache the second time
+    assert second.stdout.count("features: cache hit") == 3
+    assert json.loads((res / "ml.json").read_text())["test"] == summary["test"]
+
+    inf = run_script("hw0/inference.py", "--test_dir", nsynth_root / "nsynth-test", "--model", "ml",
+                     "--checkpoint", ck / "ml.joblib", "--out_dir", tmp_path / "inf")
+    rows, scores, y = csv_scores(tmp_path / "inf" / "predictions_ml.csv")
+    assert len(rows) == 20
+    assert printed("top-1", inf.stdout) == pytest.approx(top_k_accuracy_score(y, scores, k=1, labels=range(11)), abs=1e-4)
+    assert printed("top-3", inf.stdout) == pytest.approx(top_k_accuracy_score(y, scores, k=3, labels=range(11)), abs=1e-4)
+    assert printed("top-1", inf.stdout) == pytest.approx(summary["test"]["top1"], abs=1e-4)
+
+
+@pytest.mark.parametrize("no_log", [False, True])
+def test_train_cnn_then_inference(nsynth_root, tmp_path, no_log):
+    ck, res, cache = tmp_path / "ck", tmp_path / "res", tmp_path / "cache"
+    name = "cnn_nolog" if no_log else "cnn_log"
+    args = ["hw0/train_cnn.py", "--train_dir", nsynth_root / "nsynth-train", "--valid_dir",
+            nsynth_root / "nsynth-valid", "--test_dir", nsynth_root / "nsynth-test", "--checkpoint_dir", ck,
+            "--results_dir", res, "--cache_dir", cache, "--epochs", "12", "--batch_size", "16", "--width", "8",
+            "--n_blocks", "3", "--lr", "3e-3"] + (["--no_log"] if no_log else [])
+    run_script(*args)
+    ckpt = torch.load(ck / f"{name}.pt", weights_only=True)       # plain tensors and python types only
+    assert ckpt["log_input"] is (not no_log) and ckpt["class_names"] == FAMILIES
+    assert ckpt["norm_mean"].shape == (64,) and ckpt["mel"]["n_mels"] == 64
+    summary = json.loads((res / f"{name}.json").read_text())
+    assert len(summary["history"]) == 12 and summary["log_input"] is (not no_log)
+    assert summary["val"]["top1"] == max(h["val_top1"] for h in summary["history"])   # best epoch by validation
+    assert summary["best_epoch"] == ckpt["epoch"]
+    assert (res / f"{name}_curves.png").stat().st_size > 10_000
+    assert (res / f"{name}_confusion.png").stat().st_size > 10_000
+    if not no_log:
+        assert summary["val"]["top1"] > 0.3                    # chance is 1/11
+
+    inf = run_script("hw0/inference.py", "--test_dir", nsynth_root / "nsynth-test", "--checkpoint",
+                     ck / f"{name}.pt", "--out_dir", tmp_path / "inf")
+    rows, scores, y = csv_scores(tmp_path / "inf" / f"predictions_{name}.csv")
+    assert printed("top-1", inf.stdout) == pytest.approx(top_k_accuracy_score(y, scores, k=1, labels=range(11)), abs=1e-4)
+    assert printed("top-3", inf.stdout) == pytest.approx(top_k_accuracy_score(y, scores, k=3, labels=range(11)), abs=1e-4)
+    assert printed("top-1", inf.stdout) == pytest.approx(summary["test"]["top1"], abs=1e-4)
+    assert (tmp_path / "inf" / f"inference_{name}_confusion.png").is_file()
+
+
+def test_train_cnn_resume_continues_the_same_run(nsynth_root, tmp_path):
+    common = ["hw0/train_cnn.py", "--train_dir", nsynth_root / "nsynth-train", "--valid_dir",
+              nsynth_root / "nsynth-valid", "--cache_dir", tmp_path / "cache", "--width", "8", "--n_blocks", "3",
+              "--batch_size", "32"]
+    run_script(*common, "--epochs", "3", "--checkpoint_dir", tmp_path / "a", "--results_dir", tmp_path / "ra",
+               "--name", "full")
+    # stop after 2 epochs of the 3-epoch schedule, then resume: same history as the uninterrupted run
+    stopped = run_script(*common, "--epochs", "3", "--checkpoint_dir", tmp_path / "b", "--results_dir",
+                         tmp_path / "rb", "--name", "full_copy", "--stop_after_epoch", "2")
+    assert "stopping after epoch 2" in stopped.stdout and not (tmp_path / "rb" / "full_copy.json").exists()
+    resumed = run_script(*common, "--epochs", "3", "--checkpoint_dir", tmp_path / "b", "--results_dir",
+                         tmp_path / "rb", "--name", "full_copy", "--resume")
+    assert "resumed full_copy after epoch 2" in resumed.stdout and not re.search("^epoch 1:", resumed.stdout, re.M)
+    full = json.loads((tmp_path / "ra" / "full.json").read_text())["history"]
+    again = json.loads((tmp_path / "rb" / "full_copy.json").read_text())["history"]
+    assert [h["val_top1"] for h in full] == [h["val_top1"] for h in again]   # deterministic with the seed
