@@ -29,6 +29,8 @@ p.add_argument("--name", default=None, help="run name for checkpoint/results fil
 p.add_argument("--checkpoint_dir", default="checkpoints/hw0")
 p.add_argument("--results_dir", default="results/hw0")
 p.add_argument("--cache_dir", default=".cache", help="log-mel cache and resume state")
+p.add_argument("--max_train", type=int, default=0, help="random subset of the training split (0 = all), e.g. for "
+                                                          "quick ablations")
 p.add_argument("--epochs", type=int, default=30)
 p.add_argument("--batch_size", type=int, default=64)
 p.add_argument("--lr", type=float, default=2e-3)
@@ -67,6 +69,8 @@ valid_x, valid_y, _ = utils.cached_log_mel(*utils.list_nsynth(args.valid_dir), a
 keep = train_y >= 0                     # an unlabelled training note can't be learnt from
 if (~keep).any():
     utils.warn(f"{(~keep).sum()} unlabelled training notes skipped")
+if args.max_train and keep.sum() > args.max_train:
+    keep[np.random.default_rng(args.seed).permutation(np.flatnonzero(keep))[args.max_train:]] = False
 train_x, train_y = train_x[keep], torch.as_tensor(train_y[keep])
 print(f"train {len(train_y)} notes, valid {len(valid_y)} notes, input {tuple(train_x.shape[1:])} (mels x frames), "
       f"{'log' if not args.no_log else 'linear'} mel, device {device}")

@@ -248,7 +248,7 @@ def envelope_features(rms_db, hop_s):
     """Attack/decay statistics from the frame RMS in dB, [B, frames] -> [B, 6]."""
     peak = rms_db.argmax(axis=1)
     peak_db = rms_db.max(axis=1)
-    above = rms_db >= (peak_db[:, None] - 20)              # attack: first frame within 20 dB of the peak
+    above = rms_db >= (peak_db[:, None] - 3)               # attack: first frame within 3 dB of the peak
     attack = above.argmax(axis=1) * hop_s
     frames = np.arange(rms_db.shape[1])
     release_frame = min(int(round(3.0 / hop_s)), rms_db.shape[1] - 1)   # NSynth notes are released at 3 s

@@ -4,8 +4,8 @@ what it shows.
     python hw0/visualize_mel.py --data_dir DATA/nsynth-test
     python hw0/visualize_mel.py --data_dir DATA/nsynth-test --families guitar,organ,vocal --pitches 48,60,72
 
-Without flags it picks the three families with the most notes and three pitches (low / middle / high) that all
-three have, one note each (velocity closest to 100). Writes mel_grid.png and mel_grid.txt into --out_dir.
+Without flags it picks the three families with the most notes and the three pitches they all have nearest to
+C2, C4 and C6 (MIDI 36, 60, 84), one note each (velocity closest to 100). Writes mel_grid.png and mel_grid.txt into --out_dir.
 """
 import argparse
 from collections import defaultdict
@@ -64,9 +64,19 @@ if args.pitches:
         utils.die(f"--pitches needs three comma-separated MIDI numbers, got {args.pitches}")
 else:
     shared = sorted(set.intersection(*[{pt for (f, pt) in notes if f == fam} for fam in families]))
-    if len(shared) < 3:
-        utils.die(f"families {families} share only {len(shared)} pitches in {data_dir}; pass --pitches explicitly")
-    pitches = [shared[0], shared[len(shared) // 2], shared[-1]]
+    if len(shared) >= 3:                   # the shared pitches nearest to C2, C4 and C6
+        pitches = []
+        for target in (36, 60, 84):
+            pitches.append(min((pt for pt in shared if pt not in pitches), key=lambda pt: abs(pt - target)))
+        pitches.sort()
+    else:                                  # e.g. the small demo set: take each family's nearest pitch instead
+        every = sorted(pt for (f, pt) in notes if f in families)
+        pitches = [min(every, key=lambda pt: abs(pt - target)) for target in (36, 60, 84)]
+        utils.warn(f"families {families} share fewer than three pitches in {data_dir}; showing each family's "
+                   f"nearest pitch to {pitches}")
+        pitch_of = {(f, pt): min((pf for (ff, pf) in notes if ff == f), key=lambda pf: abs(pf - pt))
+                    for f in families for pt in pitches}
+        notes = {(f, pt): notes[(f, pitch_of[(f, pt)])] for f in families for pt in pitches}
 missing = [(f, pt) for f in families for pt in pitches if (f, pt) not in notes]
 if missing:
     utils.die(f"no note for {missing[0][0]} at pitch {missing[0][1]} in {data_dir}; choose other --families/--pitches")
@@ -83,12 +93,13 @@ for i, fam in enumerate(families):
         ax = axes[i, j]
         img = librosa.display.specshow(mels[3 * i + j], sr=utils.SR, hop_length=args.hop_length, x_axis="time",
                                        y_axis="mel", ax=ax, cmap="magma", vmin=-80, vmax=0)
+        pitch = int(grid[i][j].stem.rsplit("-", 2)[1])       # the note's own pitch (nearest-pitch fallback)
         ax.set_title(f"{fam}, MIDI {pitch} ({librosa.midi_to_note(pitch)}, {librosa.midi_to_hz(pitch):.0f} Hz)\n"
                      f"{grid[i][j].stem}", fontsize=9)
         ax.set(xlabel="time (s)" if i == 2 else "", ylabel="frequency (Hz, mel scale)" if j == 0 else "")
 fig.colorbar(img, ax=axes, format="%+2.0f dB", label="power (dB re. each note's maximum)")
 fig.suptitle(f"Mel-spectrograms (n_fft {args.n_fft}, hop {args.hop_length}, {args.n_mels} mels, power in dB) "
-             f"from {data_dir.name}")
+             f"from {data_dir.parent.name}/{data_dir.name}")
 out_dir = Path(args.out_dir)
 out_dir.mkdir(parents=True, exist_ok=True)
 fig.savefig(out_dir / "mel_grid.png", dpi=110)
@@ -107,10 +118,10 @@ lines = [
     "move up and spread apart; reading down a column (same pitch, other families), the harmonics sit at the same "
     "frequencies but their relative strength (timbre) and their envelope over time differ. That is why a "
     "classifier must learn timbre and envelope rather than absolute frequency position.",
-    "Measured on these notes (spectral centroid while held; attack = time to reach within 20 dB of the peak; "
+    "Measured on these notes (spectral centroid while held; attack = time to reach within 3 dB of the peak; "
     "decay = slope of the RMS level between peak and release):"]
 for i, fam in enumerate(families):
-    parts = [f"MIDI {pt}: centroid {centroid[3 * i + j]:.0f} Hz, attack {env[3 * i + j, 0] * 1000:.0f} ms, "
+    parts = [f"MIDI {grid[i][j].stem.rsplit('-', 2)[1].lstrip('0')}: centroid {centroid[3 * i + j]:.0f} Hz, attack {env[3 * i + j, 0] * 1000:.0f} ms, "
              f"decay {env[3 * i + j, 2]:+.1f} dB/s" for j, pt in enumerate(pitches)]
     lines.append(f"- {fam}: " + "; ".join(parts))
 order = np.argsort([-centroid[3 * i:3 * i + 3].mean() for i in range(3)])
@@ -120,4 +131,8 @@ lines.append(f"Brightest family here (mean centroid): {families[order[0]]}; dark
 text = "\n".join(lines)
 print(text)
 (out_dir / "mel_grid.txt").write_text(text + "\n")
-print(f"wrote {out_dir / 'mel_grid.png'} and {out_dir / 'mel_grid.txt'}")
+utils.write_json(out_dir / "mel_grid.json", dict(
+    data_dir=str(data_dir), provenance=utils.read_provenance(data_dir), families=families, pitches=pitches,
+    files=[p.name for row in grid for p in row], n_fft=args.n_fft, hop_length=args.hop_length, n_mels=args.n_mels,
+    command=utils.command_line(), figure="mel_grid.png", text="mel_grid.txt"))
+print(f"wrote {out_dir / 'mel_grid.png'}, mel_grid.txt and mel_grid.json")

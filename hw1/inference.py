@@ -1,0 +1,203 @@
+"""HW1 inference: 9-class instrument activity with a trained MERT probe (or fine-tuned MERT).
+
+  python hw1/inference.py --test_dir data/slakh/test --labels data/slakh/test_labels.json   # report + CSV
+  python hw1/inference.py --test_dir some/clips                                              # predictions CSV only
+  python hw1/inference.py --test_track_dir data/test_track     # TrackXXXXX.flac + TrackXXXXX.mid -> activity plots
+Add --encoder models/MERT-v1-95M to use a local copy of the encoder the checkpoint was trained on.
+"""
+import argparse
+import csv
+import json
+import shlex
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import utils as U
+
+parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+parser.add_argument("--test_dir", default=None, help="folder of 5 s 24 kHz .npy clips (course format)")
+parser.add_argument("--labels", default=None, help="labels JSON {\"<name>.npy\": [9 ints]}; omit for predictions only")
+parser.add_argument("--test_track_dir", default=None, help="folder of TrackXXXXX.flac + TrackXXXXX.mid (whole tracks)")
+parser.add_argument("--checkpoint", default=None,
+                    help="default checkpoints/hw1/finetune.pt if present, else checkpoints/hw1/frozen.pt")
+parser.add_argument("--encoder", default=None, help="override the checkpoint's encoder (hub id or local folder)")
+parser.add_argument("--revision", default=None, help="override the checkpoint's encoder revision")
+parser.add_argument("--out_dir", default=str(U.REPO / "results" / "hw1"))
+parser.add_argument("--csv", default=None, help="predictions CSV (default <out_dir>/predictions.csv)")
+parser.add_argument("--class_map_dir", default=None, help="folder with the course's class map JSONs (track mode)")
+parser.add_argument("--drums_as_percussion", action="store_true",
+                    help="track mode: count drum kits (is_drum) as Percussion; the released labels do not")
+parser.add_argument("--batch_size", type=int, default=16)
+parser.add_argument("--device", default="auto")
+args = parser.parse_args()
+if not args.test_dir and not args.test_track_dir:
+    parser.error("give --test_dir (clips) and/or --test_track_dir (whole tracks)")
+if args.labels and not args.test_dir:
+    parser.error("--labels needs --test_dir")
+
+import torch
+from model import ProbeHead
+
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else torch.device(args.device)
+out_dir = Path(args.out_dir)
+
+# ---------------------------------------------------------------------------------------------------------------------
+# check every input before loading any model
+files = labelled = y = None
+if args.test_dir:
+    files = U.list_clips(args.test_dir)
+    if args.labels:
+        labelled, y, _ = U.match_labels(files, U.read_labels(args.labels), args.test_dir, args.labels)
+    U.check_clips(files, where=args.test_dir)
+
+pairs = []
+if args.test_track_dir:
+    tdir = Path(args.test_track_dir)
+    if not tdir.is_dir():
+        sys.exit(f"error: --test_track_dir {tdir}: folder not found (expected TrackXXXXX.flac + TrackXXXXX.mid)")
+    audio = {p.stem: p for ext in ("flac", "wav") for p in tdir.glob(f"*.{ext}")}
+    midi = {p.stem: p for ext in ("mid", "midi") for p in tdir.glob(f"*.{ext}")}
+    pairs = [(stem, audio[stem], midi[stem]) for stem in sorted(audio) if stem in midi]   # paired by name only
+    no_mid, no_audio = sorted(set(audio) - set(midi)), sorted(set(midi) - set(audio))
+    if no_mid:
+        print(f"warning: {len(no_mid)} audio files in {tdir} have no matching .mid, skipped: {', '.join(no_mid)}")
+    if no_audio:
+        print(f"warning: {len(no_audio)} .mid files in {tdir} have no matching audio, skipped: {', '.join(no_audio)}")
+    if not pairs:
+        sys.exit(f"error: {tdir}: no TrackXXXXX.flac with a TrackXXXXX.mid of the same name")
+
+# ---------------------------------------------------------------------------------------------------------------------
+# checkpoint + encoder
+ckpt_path = Path(args.checkpoint) if args.checkpoint else next(
+    (p for p in (U.REPO / "checkpoints" / "hw1" / "finetune.pt", U.REPO / "checkpoints" / "hw1" / "frozen.pt")
+     if p.is_file()), U.REPO / "checkpoints" / "hw1" / "frozen.pt")
+if not ckpt_path.is_file():
+    sys.exit(f"error: checkpoint {ckpt_path} not found; train one with python hw1/finetune_mert.py --data_root ... "
+             f"or pass --checkpoint")
+try:
+    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    class_names, thresholds = list(ckpt["class_names"]), np.array(ckpt["thresholds"], dtype=np.float32)
+except Exception as e:
+    sys.exit(f"error: {ckpt_path}: not an HW1 checkpoint from hw1/finetune_mert.py ({e.__class__.__name__}: "
+             f"{str(e).splitlines()[0][:120] if str(e) else ''})")
+enc_id = args.encoder or ckpt["encoder"]
+rev = args.revision or (None if ckpt["revision"] in ("local", "main") else ckpt["revision"])
+print(f"checkpoint {ckpt_path} ({ckpt['mode']}, pooling {ckpt['pooling']}), encoder {enc_id}"
+      f"{' @ ' + rev if rev and not Path(enc_id).is_dir() else ''}, device {device}")
+encoder, fe, _ = U.load_encoder(enc_id, rev, device)
+if encoder.config.num_hidden_layers + 1 != ckpt["n_states"]:
+    sys.exit(f"error: {ckpt_path} was trained on an encoder with {ckpt['n_states'] - 1} layers; --encoder {enc_id} has "
+             f"{encoder.config.num_hidden_layers} (use the encoder named in the checkpoint: {ckpt['encoder']})")
+if ckpt.get("encoder_state"):
+    missing, unexpected = encoder.load_state_dict(ckpt["encoder_state"], strict=False)
+    if unexpected:
+        sys.exit(f"error: {ckpt_path}: fine-tuned weights do not fit encoder {enc_id} (e.g. {unexpected[0]})")
+head = ProbeHead(ckpt["n_states"], ckpt["dim"], len(class_names), ckpt["hidden"], ckpt["dropout"])
+head.load_state_dict(ckpt["head"])
+head.to(device).eval()
+
+
+@torch.no_grad()
+def predict(clips, desc):
+    """Clip paths or waveforms -> [N, 9] probabilities."""
+    z = U.extract_pooled(encoder, fe, clips, ckpt["pooling"], args.batch_size, device, desc=desc)
+    return torch.sigmoid(head(torch.from_numpy(z).float().to(device))).cpu().numpy()
+
+
+import matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from sklearn.metrics import classification_report, f1_score
+
+out_dir.mkdir(parents=True, exist_ok=True)
+command = "python " + shlex.join(sys.argv)
+
+# ---------------------------------------------------------------------------------------------------------------------
+# clips: predictions CSV, and with labels the classification report
+if args.test_dir:
+    probs = predict(files, "clips")
+    pred = (probs >= thresholds).astype(int)
+    csv_path = Path(args.csv) if args.csv else out_dir / "predictions.csv"
+    csv_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(csv_path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file"] + [f"prob_{c}" for c in class_names] + [f"pred_{c}" for c in class_names])
+        for path, p, b in zip(files, probs, pred):
+            w.writerow([path.name] + [f"{v:.5f}" for v in p] + [int(v) for v in b])
+    print(f"wrote {len(files)} predictions to {csv_path}")
+    if args.labels:
+        idx = {p.name: i for i, p in enumerate(files)}
+        rows = [idx[p.name] for p in labelled]
+        y_pred = pred[rows]
+        report_text = classification_report(y, y_pred, target_names=class_names, zero_division=0, digits=4)
+        report = classification_report(y, y_pred, target_names=class_names, zero_division=0, output_dict=True)
+        print(f"classification report on {len(rows)} labelled clips (thresholds from validation):")
+        print(report_text)
+        U.save_bar([report[c]["f1-score"] for c in class_names], class_names, out_dir / "per_class_f1.png",
+                   f"HW1 test per-class F1 (macro {report['macro avg']['f1-score']:.3f}, "
+                   f"micro {report['micro avg']['f1-score']:.3f}, n={len(rows)})", "F1")
+        (out_dir / "inference.json").write_text(json.dumps(
+            {"checkpoint": str(ckpt_path), "mode": ckpt["mode"], "encoder": str(enc_id), "test_dir": str(args.test_dir),
+             "labels": str(args.labels), "provenance": U.provenance(args.test_dir), "command": command,
+             "n": len(rows), "n_predicted": len(files), "class_names": class_names,
+             "thresholds": [float(t) for t in thresholds], "report": report, "report_text": report_text,
+             "predictions_csv": str(csv_path), "figures": {"per_class_f1": "per_class_f1.png"}}, indent=1))
+        print(f"wrote {out_dir / 'inference.json'} and {out_dir / 'per_class_f1.png'}")
+    else:
+        print("no --labels given: wrote predictions only")
+
+# ---------------------------------------------------------------------------------------------------------------------
+# whole tracks: non-overlapping 5 s windows, [9, L] prediction vs the MIDI ground truth
+if pairs:
+    import librosa
+    import soundfile as sf
+    prog2idx = U.load_program_map(args.class_map_dir)
+    tracks = []
+    for name, audio_path, midi_path in pairs:
+        gt, midi_end = U.midi_activity(U.load_midi(midi_path), prog2idx, args.drums_as_percussion, len(class_names))
+        L = gt.shape[1]
+        try:
+            wav, sr = sf.read(audio_path, dtype="float32", always_2d=True)
+        except Exception as e:
+            sys.exit(f"error: {audio_path}: cannot read audio ({e.__class__.__name__}: {str(e).splitlines()[0][:120]})")
+        wav = wav.mean(axis=1)
+        if sr != U.SR:
+            wav = librosa.resample(wav, orig_sr=sr, target_sr=U.SR, res_type="soxr_hq")
+        audio_s = len(wav) / U.SR
+        if audio_s < (L - 1) * U.CLIP_SECONDS:
+            print(f"warning: {audio_path}: audio is {audio_s:.1f} s but the MIDI runs {midi_end:.1f} s; "
+                  f"missing windows are silence")
+        wav = np.pad(wav, (0, max(0, L * U.CLIP_SAMPLES - len(wav))))[:L * U.CLIP_SAMPLES]   # pad the last window
+        windows = list(wav.reshape(L, U.CLIP_SAMPLES).astype(np.float32))
+        probs = predict(windows, name)
+        pred = (probs >= thresholds).astype(int).T                       # [9, L], same shape as gt
+        present = sorted(set(np.flatnonzero(gt.any(1))) | set(np.flatnonzero(pred.any(1))))
+        micro = float(f1_score(gt.T, pred.T, average="micro", zero_division=0))
+        macro = float(f1_score(gt.T, pred.T, average="macro", labels=present, zero_division=0)) if present else 1.0
+
+        fig, axes = plt.subplots(2, 1, figsize=(max(8, 0.25 * L + 3), 6), sharex=True)
+        for ax, m, title in zip(axes, (gt, pred), ("ground truth (MIDI)", "prediction")):
+            ax.imshow(m, aspect="auto", interpolation="nearest", cmap="Greys", vmin=0, vmax=1,
+                      extent=[0, L * U.CLIP_SECONDS, len(class_names) - 0.5, -0.5])
+            ax.set_yticks(range(len(class_names)))
+            ax.set_yticklabels(class_names)
+            ax.set_title(f"{name}: {title}")
+        axes[1].set_xlabel("time (s)")
+        fig.suptitle(f"{name}: micro-F1 {micro:.3f}, macro-F1 {macro:.3f} ({L} windows of 5 s)")
+        fig.tight_layout()
+        fig.savefig(out_dir / f"track_{name}.png", dpi=120)
+        plt.close(fig)
+        print(f"{name}: L={L} windows, micro-F1 {micro:.4f}, macro-F1 {macro:.4f}")
+        tracks.append({"name": name, "L": L, "micro_f1": micro, "macro_f1": macro, "figure": f"track_{name}.png",
+                       "audio": str(audio_path), "midi": str(midi_path), "audio_s": round(audio_s, 3),
+                       "midi_end_s": round(midi_end, 3), "gt": gt.tolist(), "pred": pred.tolist(),
+                       "probs": np.round(probs.T, 4).tolist()})
+    (out_dir / "tracks.json").write_text(json.dumps(
+        {"checkpoint": str(ckpt_path), "track_dir": str(args.test_track_dir), "command": command,
+         "provenance": U.provenance(args.test_track_dir), "class_names": class_names,
+         "drums_as_percussion": args.drums_as_percussion,
+         "macro_f1_over": "classes active in the ground truth or the prediction of the track",
+         "unmatched_audio": no_mid, "unmatched_midi": no_audio, "tracks": tracks}, indent=1))
+    print(f"wrote {out_dir / 'tracks.json'} and {len(tracks)} track figure(s)")

@@ -1,0 +1,398 @@
+"""HW1 utilities: course Slakh I/O, class maps, MIDI -> 5 s activity, MERT loading and feature extraction, metrics.
+
+Everything the HW1 scripts share lives here; the scripts read top to bottom and call these small functions.
+"""
+import hashlib
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+
+# never hang on an unreachable hub: short timeouts, set before huggingface_hub is imported
+os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", "10")
+os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", "30")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+SR = 24000                      # MERT-v1 and the course clips are 24 kHz
+CLIP_SECONDS = 5.0
+CLIP_SAMPLES = int(SR * CLIP_SECONDS)   # 120000
+DEFAULT_ENCODER = "m-a-p/MERT-v1-95M"
+SPLITS = ("train", "validation", "test")
+
+# ---------------------------------------------------------------------------------------------------------------------
+# class maps (built-in copies equal to the course's JSON files, quirks included)
+
+CLASS_NAMES = ["Piano", "Percussion", "Organ", "Guitar", "Bass", "Strings", "Voice", "Wind Instruments", "Synth"]
+
+
+def _course_program_map():
+    """idx2instrument_class.json as released: MIDI program "0".."127" (0-based, as pretty_midi) and "128" (drums)."""
+    spans = [(0, 7, "Piano"), (8, 15, "Percussion"), (16, 23, "Organ"), (24, 31, "Guitar"), (32, 39, "Bass"),
+             (40, 51, "Strings"), (52, 54, "Voice"), (55, 55, "Strings"), (56, 79, "Wind Instruments"),
+             (80, 103, "Synth"), (104, 107, "Strings"), (108, 108, "Piano"), (109, 109, "Wind instruments"),
+             (110, 110, "Strings"), (111, 111, "Wind instruments"), (112, 119, "Percussion"), (120, 127, "Synth"),
+             (128, 128, "Percussion")]
+    return {str(p): name for lo, hi, name in spans for p in range(lo, hi + 1)}
+
+
+COURSE_PROGRAM_TO_CLASS = _course_program_map()            # note the released typo "Wind instruments" at 109 and 111
+COURSE_CLASS_TO_IDX = {name: i for i, name in enumerate(CLASS_NAMES)}
+COURSE_IDX_TO_CLASS = {str(i): name for i, name in enumerate(CLASS_NAMES)}
+
+
+def _read_json(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except FileNotFoundError:
+        sys.exit(f"error: {path}: file not found")
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        sys.exit(f"error: {path}: not valid JSON ({e})")
+
+
+def load_class_names(class_map_dir=None):
+    """The 9 class names in label order: built-in, or from class_idx2MIDIClass.json in class_map_dir."""
+    if class_map_dir is None:
+        return list(CLASS_NAMES)
+    path = Path(class_map_dir) / "class_idx2MIDIClass.json"
+    idx2 = _read_json(path)
+    try:
+        return [idx2[str(i)] for i in range(len(idx2))]
+    except KeyError:
+        sys.exit(f"error: {path}: expected keys '0'..'{len(idx2) - 1}' mapping label index -> class name")
+
+
+def load_program_map(class_map_dir=None, verbose=True):
+    """MIDI program (0..127, 128 = drums) -> label index, from the course JSONs or the built-in copies.
+
+    The released idx2instrument_class.json maps programs 109 and 111 to "Wind instruments", which is not a class
+    name; names are matched case-insensitively, so they count as "Wind Instruments" (a note says so once).
+    """
+    if class_map_dir is None:
+        prog2name, name2idx, src = COURSE_PROGRAM_TO_CLASS, COURSE_CLASS_TO_IDX, "built-in course class map"
+    else:
+        d = Path(class_map_dir)
+        prog2name = _read_json(d / "idx2instrument_class.json")
+        name2idx = _read_json(d / "MIDIClassName2class_idx.json")
+        src = str(d / "idx2instrument_class.json")
+    folded = {name.lower(): int(i) for name, i in name2idx.items()}
+    prog2idx, fixed = {}, {}
+    for prog, name in prog2name.items():
+        if name in name2idx:
+            prog2idx[int(prog)] = int(name2idx[name])
+        elif name.lower() in folded:
+            prog2idx[int(prog)] = folded[name.lower()]
+            fixed.setdefault(name, []).append(int(prog))
+        else:
+            sys.exit(f"error: {src}: program {prog} maps to '{name}', which is not a class in "
+                     f"MIDIClassName2class_idx.json")
+    missing = [p for p in range(129) if p not in prog2idx]
+    if missing:
+        sys.exit(f"error: {src}: no class for MIDI programs {missing} (expected keys '0'..'128')")
+    if verbose:
+        idx2name = {int(i): n for n, i in name2idx.items()}
+        for name, progs in fixed.items():
+            print(f"note: {src}: programs {', '.join(map(str, progs))} map to the misspelt '{name}'; "
+                  f"counted as '{idx2name[folded[name.lower()]]}'")
+    return prog2idx
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# MIDI -> activity in 5 s windows (as the course's piano-roll ground truth)
+
+def load_midi(path):
+    import pretty_midi
+    try:
+        return pretty_midi.PrettyMIDI(str(path))
+    except Exception as e:
+        sys.exit(f"error: {path}: cannot read MIDI ({e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''})")
+
+
+def midi_activity(midis, prog2idx, drums_as_percussion=False, n_classes=9, win=CLIP_SECONDS):
+    """[n_classes, L] 0/1 activity from one or more pretty_midi.PrettyMIDI objects (e.g. a track's MIDI/Sxx.mid).
+
+    L = ceil(midi_end_time / win); a class is active in window i when any of its notes overlaps
+    [i*win, (i+1)*win). Drum instruments (is_drum; class map key 128) are skipped unless drums_as_percussion,
+    matching the released labels; note pretty_midi gives drum tracks program 0, so is_drum must be tested first.
+    """
+    if not isinstance(midis, (list, tuple)):
+        midis = [midis]
+    end = max([pm.get_end_time() for pm in midis] + [0.0])
+    L = max(1, math.ceil(end / win))
+    act = np.zeros((n_classes, L), dtype=np.int64)
+    for pm in midis:
+        for inst in pm.instruments:
+            if inst.is_drum and not drums_as_percussion:
+                continue
+            c = prog2idx[128 if inst.is_drum else int(inst.program)]
+            for note in inst.notes:
+                s = int(math.floor(note.start / win))
+                e = max(int(math.ceil(note.end / win)), s + 1)   # strict overlap; a note ending at 5.0 s stays in window 0
+                act[c, s:min(e, L)] = 1
+    return act, end
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# course Slakh clips: <root>/{split}/<name>.npy (120000 float samples) and <root>/{split}_labels.json
+
+def split_paths(root, split):
+    return Path(root) / split, Path(root) / f"{split}_labels.json"
+
+
+def read_labels(labels_path, n_classes=9):
+    labels = _read_json(labels_path)
+    if not isinstance(labels, dict):
+        sys.exit(f"error: {labels_path}: expected a JSON object {{\"<name>.npy\": [{n_classes} ints]}}")
+    out = {}
+    for k, v in labels.items():
+        if not (isinstance(v, list) and len(v) == n_classes and all(x in (0, 1) for x in v)):
+            sys.exit(f"error: {labels_path}: key '{k}': expected a list of {n_classes} 0/1 ints, got {str(v)[:60]}")
+        out[Path(k).name] = v
+    return out
+
+
+def list_clips(clip_dir):
+    clip_dir = Path(clip_dir)
+    if not clip_dir.is_dir():
+        sys.exit(f"error: {clip_dir}: clip folder not found (expected <root>/{{train,validation,test}}/<name>.npy)")
+    files = sorted(clip_dir.glob("*.npy"))
+    if not files:
+        sys.exit(f"error: {clip_dir}: no .npy clips found (expected 5 s mono clips at 24 kHz, {CLIP_SAMPLES} samples)")
+    return files
+
+
+def match_labels(files, labels, clip_dir, labels_path):
+    """Keep the clips that have a label; report (with counts) clips without a key and keys without a clip."""
+    names = {f.name for f in files}
+    no_key = [f for f in files if f.name not in labels]
+    no_file = sorted(k for k in labels if k not in names)
+    if no_key:
+        print(f"warning: {len(no_key)} of {len(files)} clips in {clip_dir} have no key in {labels_path}; "
+              f"left out of training/metrics (e.g. {no_key[0].name})")
+    if no_file:
+        print(f"warning: {len(no_file)} of {len(labels)} keys in {labels_path} have no clip in {clip_dir}; "
+              f"ignored (e.g. {no_file[0]})")
+    kept = [f for f in files if f.name in labels]
+    if not kept:
+        sys.exit(f"error: no clip in {clip_dir} has a label in {labels_path} (keys must be '<name>.npy')")
+    y = np.array([labels[f.name] for f in kept], dtype=np.float32)
+    return kept, y, {"clips_without_key": len(no_key), "keys_without_clip": len(no_file)}
+
+
+def read_split(root, split, n_classes=9, limit=None):
+    """Clip paths and [N, 9] labels of one split of the course data."""
+    clip_dir, labels_path = split_paths(root, split)
+    files = list_clips(clip_dir)
+    files, y, counts = match_labels(files, read_labels(labels_path, n_classes), clip_dir, labels_path)
+    if limit:
+        files, y = files[:limit], y[:limit]
+    return files, y, counts
+
+
+def _check_array(x, path, n):
+    if x.dtype.kind != "f":
+        sys.exit(f"error: {path}: expected a float waveform (float32), got dtype {x.dtype}")
+    if x.ndim != 1:
+        sys.exit(f"error: {path}: expected a 1-D mono waveform of {n} samples, got shape {tuple(x.shape)}")
+
+
+def _open_npy(path, mmap):
+    try:
+        return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
+    except Exception as e:
+        msg = str(e).splitlines()[0] if str(e) else e.__class__.__name__
+        sys.exit(f"error: {path}: not a plain numeric .npy array ({msg})")
+
+
+def check_clips(files, n=CLIP_SAMPLES, where=""):
+    """Header check of every clip (dtype, shape) before any model work; counts clips that must be padded/trimmed."""
+    n_bad = 0
+    for f in files:
+        x = _open_npy(f, mmap=True)
+        _check_array(x, f, n)
+        n_bad += x.shape[0] != n
+    if n_bad:
+        print(f"warning: {n_bad} of {len(files)} clips{' in ' + str(where) if where else ''} are not {n} samples "
+              f"long; zero-padded or trimmed to {n}")
+    return n_bad
+
+
+def load_clip(path, n=CLIP_SAMPLES):
+    """float32 [n] waveform; pads/trims (counted by check_clips); exits with one line on a bad file."""
+    x = _open_npy(path, mmap=False)
+    _check_array(x, path, n)
+    if not np.isfinite(x).all():
+        sys.exit(f"error: {path}: waveform contains NaN or inf samples")
+    x = x.astype(np.float32)
+    if len(x) < n:
+        x = np.pad(x, (0, n - len(x)))
+    return x[:n]
+
+
+def provenance(*dirs):
+    """The "provenance" string of a rendered dataset (dataset_info.json in the folder or its parents)."""
+    for d in dirs:
+        if d is None:
+            continue
+        d = Path(d).resolve()
+        for cand in [d, *list(d.parents)[:2]]:
+            p = cand / "dataset_info.json"
+            if p.is_file():
+                try:
+                    return str(json.loads(p.read_text()).get("provenance", "unknown"))
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    return "unknown (unreadable dataset_info.json)"
+    return "unknown (assumed real dataset)"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# MERT encoder (stock transformers HubertModel; no trust_remote_code)
+
+def _encoder_help(encoder):
+    name = encoder if not os.path.isdir(str(encoder)) and "/" in str(encoder) else DEFAULT_ENCODER
+    local = "models/" + name.split("/")[-1]
+    return (f"download it where there is network (huggingface-cli download {name} --local-dir {local}) "
+            f"and pass --encoder {local}")
+
+
+def _hub_reachable(timeout=3.0):
+    """Quick TCP probe of the hub, so an offline machine fails in seconds instead of minutes of retries."""
+    import socket
+    from urllib.parse import urlparse
+    if os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy"):
+        return True   # behind a proxy a direct probe says nothing; let huggingface_hub try
+    url = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+    try:
+        socket.create_connection((url.hostname, url.port or (443 if url.scheme == "https" else 80)), timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def load_encoder(encoder, revision=None, device="cpu"):
+    """(HubertModel, Wav2Vec2FeatureExtractor, resolved revision) from a local folder or a hub id."""
+    from transformers import HubertModel, Wav2Vec2FeatureExtractor
+    from transformers.utils import logging as hf_logging
+    hf_logging.set_verbosity_error()   # MERT's config says model_type "mert_model"; HubertModel reads it fine
+    encoder = str(encoder)
+    is_dir = os.path.isdir(encoder)
+    looks_like_path = encoder.startswith((".", "/", "~")) or encoder.count("/") > 1
+    if not is_dir and looks_like_path:
+        sys.exit(f"error: --encoder {encoder}: folder not found; {_encoder_help(DEFAULT_ENCODER)}")
+    kw = {} if is_dir else {"revision": revision or "main"}
+    offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("0", "", "false", "no")
+    model = fe = last = None
+    for local_only in ([True] if (is_dir or offline) else [True, False]):   # hub cache first, network last
+        if not local_only and not _hub_reachable():
+            last = OSError("hub unreachable from this machine")
+            break
+        try:
+            model = HubertModel.from_pretrained(encoder, local_files_only=local_only, **kw)
+            fe = Wav2Vec2FeatureExtractor.from_pretrained(encoder, local_files_only=local_only, **kw)
+            break
+        except Exception as e:  # missing folder/files, hub unreachable, not cached: all end in the one-line hint
+            last = e
+    if fe is None:
+        why = str(last).splitlines()[0] if last is not None and str(last) else "not found"
+        sys.exit(f"error: cannot load MERT encoder '{encoder}'"
+                 f"{'' if is_dir else ' (revision ' + (revision or 'main') + ', not in the local hub cache)'}: "
+                 f"{why[:160]}; {_encoder_help(encoder)}")
+    if fe.sampling_rate != SR:
+        sys.exit(f"error: encoder '{encoder}' expects {fe.sampling_rate} Hz audio; the course clips are {SR} Hz "
+                 f"(use a MERT-v1 model)")
+    commit = None if is_dir else getattr(model.config, "_commit_hash", None)
+    resolved = commit or revision or ("local" if is_dir else "main")
+    return model.to(device), fe, resolved
+
+
+def prepare(fe, waves, device):
+    """Feature-extractor preprocessing (zero-mean/unit-var per clip when the extractor's config says so)."""
+    inp = fe([w for w in waves], sampling_rate=SR, return_tensors="pt")
+    return inp["input_values"].to(device)
+
+
+def pooled_states(model, input_values, pooling="mean"):
+    """All hidden states (n_layers + 1), pooled over time -> [B, n_layers + 1, D] (mean) or [B, L, 2D] (meanstd)."""
+    out = model(input_values, output_hidden_states=True)
+    h = torch.stack(out.hidden_states, dim=1)          # [B, L, T, D]
+    h = h.float()
+    if pooling == "mean":
+        return h.mean(dim=2)
+    if pooling == "meanstd":
+        return torch.cat([h.mean(dim=2), h.std(dim=2)], dim=-1)
+    raise ValueError(f"unknown pooling {pooling}")
+
+
+def autocast(device):
+    device = torch.device(device)
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+@torch.no_grad()
+def extract_pooled(model, fe, files_or_waves, pooling="mean", batch_size=8, device="cpu", desc="extract"):
+    """Pooled hidden states for a list of clip paths (or waveforms) -> float16 numpy [N, n_layers + 1, D']."""
+    from tqdm import tqdm
+    model.eval()
+    feats = []
+    for i in tqdm(range(0, len(files_or_waves), batch_size), desc=desc, unit="batch", leave=False):
+        chunk = files_or_waves[i:i + batch_size]
+        waves = [load_clip(f) if isinstance(f, (str, Path)) else f for f in chunk]
+        with autocast(device):
+            z = pooled_states(model, prepare(fe, waves, device), pooling)
+        feats.append(z.float().cpu().numpy().astype(np.float16))
+    return np.concatenate(feats, axis=0)
+
+
+def cache_key(encoder, revision, pooling, files):
+    """Cache identity: encoder id/revision, pooling, clip length and the exact file list (name, size, mtime)."""
+    items = [[Path(f).name, os.path.getsize(f), os.stat(f).st_mtime_ns] for f in files]
+    blob = json.dumps({"encoder": str(encoder), "revision": str(revision), "pooling": pooling,
+                       "n_samples": CLIP_SAMPLES, "files": items}, sort_keys=True)
+    return hashlib.sha1(blob.encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# metrics
+
+def choose_thresholds(probs, y):
+    """Per-class threshold maximising F1 (predict prob >= t); 0.5 for a class without positives or negatives."""
+    from sklearn.metrics import precision_recall_curve
+    th = []
+    for c in range(y.shape[1]):
+        if y[:, c].min() == y[:, c].max():
+            th.append(0.5)
+            continue
+        p, r, t = precision_recall_curve(y[:, c], probs[:, c])
+        f1 = 2 * p[:-1] * r[:-1] / np.maximum(p[:-1] + r[:-1], 1e-12)
+        th.append(float(t[int(np.argmax(f1))]))
+    return np.array(th, dtype=np.float32)
+
+
+def f1_scores(y, pred):
+    from sklearn.metrics import f1_score
+    return {"macro_f1": float(f1_score(y, pred, average="macro", zero_division=0)),
+            "micro_f1": float(f1_score(y, pred, average="micro", zero_division=0)),
+            "per_class_f1": [float(v) for v in f1_score(y, pred, average=None, zero_division=0)]}
+
+
+def save_bar(values, names, path, title, ylabel):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(max(6, 0.5 * len(values) + 2), 3.5))
+    ax.bar(range(len(values)), values, color="tab:blue")
+    ax.set_xticks(range(len(values)))
+    ax.set_xticklabels(names, rotation=45 if len(names) > 0 and max(len(str(n)) for n in names) > 3 else 0,
+                       ha="right" if max(len(str(n)) for n in names) > 3 else "center")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,158 @@
+"""hw1/inference.py through its CLI: classification report, predictions CSV, whole-track activity, bad inputs."""
+import csv
+import json
+import math
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import hw1_fixtures as F  # noqa: E402
+
+torch = pytest.importorskip("torch")
+pretty_midi = pytest.importorskip("pretty_midi")
+pytest.importorskip("transformers")
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    """Tiny encoder, tiny course set, and a frozen-probe checkpoint trained on it through the training CLI."""
+    enc = F.make_tiny_encoder(tmp_path_factory)
+    tmp = tmp_path_factory.mktemp("hw1_inference")
+    root = F.make_slakh_set(tmp / "slakh", seed=1)
+    ckpt = tmp / "frozen.pt"
+    F.run("finetune_mert.py", "--data_root", root, "--encoder", enc, "--cache_dir", tmp / "cache", "--epochs", "3",
+          "--checkpoint", ckpt, "--results_dir", tmp / "train_results")
+    return {"encoder": enc, "root": root, "ckpt": ckpt}
+
+
+def infer(setup, *extra, check=True):
+    return F.run("inference.py", "--checkpoint", setup["ckpt"], *extra, check=check)
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_report_csv_json_and_figure(setup, tmp_path):
+    root = setup["root"]
+    p = infer(setup, "--test_dir", root / "test", "--labels", root / "test_labels.json", "--out_dir", tmp_path)
+    for name in F.CLASS_NAMES + ["micro avg", "macro avg", "weighted avg", "samples avg"]:
+        assert name in p.stdout, name
+    res = json.loads((tmp_path / "inference.json").read_text())
+    assert res["n"] == 10 and res["provenance"].startswith("synthetic test fixture")
+    assert {"micro avg", "macro avg", "weighted avg", "samples avg"} <= set(res["report"])
+    assert all(res["report"][c]["support"] == s for c, s in
+               zip(F.CLASS_NAMES, np.array(list(json.loads((root / "test_labels.json").read_text()).values())).sum(0)))
+    assert "samples avg" in res["report_text"]
+    assert (tmp_path / res["figures"]["per_class_f1"]).stat().st_size > 0
+    rows = read_csv(tmp_path / "predictions.csv")
+    assert len(rows) == 10 and len(rows[0]) == 1 + 2 * 9
+    th = torch.load(setup["ckpt"], weights_only=True)["thresholds"]
+    for r in rows:   # the 0/1 columns are the probabilities thresholded at the checkpoint's validation thresholds
+        assert [int(r[f"pred_{c}"]) for c in F.CLASS_NAMES] == \
+               [int(float(r[f"prob_{c}"]) >= t) for c, t in zip(F.CLASS_NAMES, th)] or \
+               any(abs(float(r[f"prob_{c}"]) - t) < 1e-4 for c, t in zip(F.CLASS_NAMES, th))
+
+
+def test_without_labels_only_predictions(setup, tmp_path):
+    p = infer(setup, "--test_dir", setup["root"] / "test", "--out_dir", tmp_path)
+    assert "predictions only" in p.stdout and "macro avg" not in p.stdout
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["predictions.csv"]
+    assert len(read_csv(tmp_path / "predictions.csv")) == 10
+
+
+def write_course_maps(d):
+    U = F.load_hw1_utils()
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "idx2instrument_class.json").write_text(json.dumps(U.COURSE_PROGRAM_TO_CLASS))
+    (d / "MIDIClassName2class_idx.json").write_text(json.dumps(U.COURSE_CLASS_TO_IDX))
+    (d / "class_idx2MIDIClass.json").write_text(json.dumps(U.COURSE_IDX_TO_CLASS))
+    return d
+
+
+def test_whole_track_activity(setup, tmp_path):
+    tdir = tmp_path / "test_track"
+    F.make_test_track(tdir)
+    shutil.copy(tdir / "Track00001.flac", tdir / "Track00002.flac")   # audio without MIDI
+    shutil.copy(tdir / "Track00001.mid", tdir / "Track00003.mid")     # MIDI without audio
+    maps = write_course_maps(tmp_path / "maps")
+    out = tmp_path / "out"
+    p = infer(setup, "--test_track_dir", tdir, "--out_dir", out, "--class_map_dir", maps)
+    assert p.stdout.count("note:") == 1 and "Wind instruments" in p.stdout
+    assert "Track00002" in p.stdout and "Track00003" in p.stdout and "no matching" in p.stdout
+    assert "Track00001: L=3 windows, micro-F1" in p.stdout
+    res = json.loads((out / "tracks.json").read_text())
+    assert res["unmatched_audio"] == ["Track00002"] and res["unmatched_midi"] == ["Track00003"]
+    (t,) = res["tracks"]
+    L = math.ceil(pretty_midi.PrettyMIDI(str(tdir / "Track00001.mid")).get_end_time() / 5)
+    assert t["name"] == "Track00001" and t["L"] == L == 3
+    gt, pred = np.array(t["gt"]), np.array(t["pred"])
+    assert gt.shape == pred.shape == (9, L) and set(np.unique(pred)) <= {0, 1}
+    expected = np.zeros((9, L), int)
+    for name, row in F.EXPECTED_TRACK.items():
+        expected[F.CLASS_NAMES.index(name)] = row
+    assert np.array_equal(gt, expected)       # drums are not Percussion by default
+    assert 0 <= t["micro_f1"] <= 1 and 0 <= t["macro_f1"] <= 1
+    assert (out / t["figure"]).stat().st_size > 0
+
+    p = infer(setup, "--test_track_dir", tdir, "--out_dir", out, "--drums_as_percussion")
+    gt_d = np.array(json.loads((out / "tracks.json").read_text())["tracks"][0]["gt"])
+    assert gt_d[1].tolist() == [1, 1, 1] and np.array_equal(np.delete(gt_d, 1, 0), np.delete(expected, 1, 0))
+
+
+def _object(path):
+    np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
+
+
+def _int16(path):
+    np.save(path, np.zeros(120000, np.int16))
+
+
+def _stereo(path):
+    np.save(path, np.zeros((2, 120000), np.float32))
+
+
+def _nan(path):
+    x = np.zeros(120000, np.float32)
+    x[5] = np.inf
+    np.save(path, x)
+
+
+@pytest.mark.parametrize("make,words", [(_object, "not a plain numeric"), (_int16, "dtype int16"),
+                                        (_stereo, "shape (2, 120000)"), (_nan, "NaN")])
+def test_bad_clip_is_one_line_error(setup, tmp_path, make, words):
+    d = tmp_path / "test"
+    shutil.copytree(setup["root"] / "test", d)
+    make(d / "Track00003_test.npy")
+    p = infer(setup, "--test_dir", d, "--out_dir", tmp_path / "out", check=False)
+    assert p.returncode != 0 and "Traceback" not in p.stderr
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("error:") and "Track00003_test.npy" in last and words in last
+
+
+def test_length_and_label_mismatches_are_counted(setup, tmp_path):
+    d = tmp_path / "test"
+    shutil.copytree(setup["root"] / "test", d)
+    np.save(d / "Track00004_test.npy", np.ones(90000, np.float32) * 0.1)
+    np.save(d / "unlabelled.npy", np.ones(120001, np.float32) * 0.1)
+    labels = json.loads((setup["root"] / "test_labels.json").read_text())
+    labels["gone1.npy"] = labels["gone2.npy"] = labels["gone3.npy"] = [0] * 8 + [1]
+    (tmp_path / "labels.json").write_text(json.dumps(labels))
+    p = infer(setup, "--test_dir", d, "--labels", tmp_path / "labels.json", "--out_dir", tmp_path / "out")
+    assert "warning: 2 of 11 clips" in p.stdout and "not 120000 samples" in p.stdout
+    assert "warning: 1 of 11 clips" in p.stdout and "no key" in p.stdout
+    assert "warning: 3 of 13 keys" in p.stdout and "no clip" in p.stdout
+    res = json.loads((tmp_path / "out" / "inference.json").read_text())
+    assert res["n"] == 10 and res["n_predicted"] == 11
+    assert len(read_csv(tmp_path / "out" / "predictions.csv")) == 11     # still predicted, just not scored
+
+
+def test_missing_checkpoint_is_one_line_error(setup, tmp_path):
+    p = F.run("inference.py", "--checkpoint", tmp_path / "none.pt", "--test_dir", setup["root"] / "test", check=False)
+    assert p.returncode != 0 and "Traceback" not in p.stderr
+    assert p.stderr.strip().splitlines()[-1].startswith("error:") and "none.pt" in p.stderr
