@@ -83,7 +83,10 @@ if missing:
 
 # ---- mel-spectrograms ---------------------------------------------------------------------------------------------
 grid = [[min(notes[(f, pt)])[1] for pt in pitches] for f in families]
-audio, _, _ = utils.load_audio([pth for row in grid for pth in row], np.zeros(9, dtype=np.int64))
+audio, kept, _ = utils.load_audio([pth for row in grid for pth in row], np.zeros(9, dtype=np.int64))
+if len(kept) < 9:                        # a dropped note would shift every later panel
+    lost = next(pth for row in grid for pth in row if pth not in kept)
+    utils.die(f"{lost} (picked for the grid) could not be read; replace the file or choose other --families/--pitches")
 mels = librosa.power_to_db(librosa.feature.melspectrogram(y=audio, sr=utils.SR, n_fft=args.n_fft,
                                                           hop_length=args.hop_length, n_mels=args.n_mels,
                                                           power=2.0), ref=np.max)
@@ -112,8 +115,8 @@ env = utils.envelope_features(feats[:, -1, :], hop_s)
 centroid = feats[:, 3 * 20, : int(3 / hop_s)].mean(axis=1)            # spectral centroid while the key is held
 lines = [
     "What the mel-spectrograms show",
-    f"Each panel is one 4 s note: time on the x-axis, mel-scaled frequency on the y-axis (dense at low "
-    f"frequencies, like pitch perception) and power in dB as colour. The note is held for 3 s and then released.",
+    "Each panel is one 4 s note: time on the x-axis, mel-scaled frequency on the y-axis (dense at low "
+    "frequencies, like pitch perception) and power in dB as colour. The note is held for 3 s and then released.",
     "Reading across a row (same family, rising pitch), the lowest bright line (the fundamental) and its harmonics "
     "move up and spread apart; reading down a column (same pitch, other families), the harmonics sit at the same "
     "frequencies but their relative strength (timbre) and their envelope over time differ. That is why a "

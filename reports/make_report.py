@@ -596,7 +596,7 @@ def hw0():
                         f"(n = {count(get(ml, 'test', 'n'))})")
         else:
             info.append("Test: not evaluated (test block is null in ml.json)")
-        sz = text_box(fig, (0.04, 0.45, 0.46, 0.41), bullets(info), size=15)
+        text_box(fig, (0.04, 0.45, 0.46, 0.41), bullets(info), size=15)
         cand = get(ml, "candidates") or {}
         if cand:
             rows = [[k, pct(get(v, "val_top1")), pct(get(v, "val_top3"))] for k, v in cand.items()]

@@ -47,13 +47,14 @@ import json
 import os
 import sys
 import time
-import zlib
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 from tqdm import tqdm
+
+from render_common import clean_synth, key_seed, parse_splits, resolve_fonts, stereo_to_mono
 
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--out", required=True, help="output dataset root")
@@ -122,18 +123,8 @@ for _progs, _fam, _src, _amb in [
     for _p in _progs:
         GM_TABLE[_p] = (_fam, _src, _amb)
 
-KNOWN_FONTS = {  # file name -> sample lineage
-    "FluidR3_GM.sf2": "fluid", "FluidR3_GS.sf2": "fluid", "FluidR3Mono_GM.sf3": "fluid",
-    "MuseScore_General.sf3": "fluid", "MuseScore_General_Full.sf3": "fluid", "MuseScore_General.sf2": "fluid",
-    "TimGM6mb.sf2": "timgm", "sf_GMbank.sf2": "timgm",
-    "OPL-3_FM_128M.sf2": "opl3",
-}
 SOURCE_OVERRIDE = {"opl3": "synthetic"}  # an FM chip synthesises every preset
 
-
-def key_seed(*parts):
-    """Stable 32-bit seed from strings/ints (independent of scheduling and of the other instruments)."""
-    return zlib.crc32("|".join(str(p) for p in parts).encode())
 
 
 def parse_ranges(s):
@@ -143,22 +134,6 @@ def parse_ranges(s):
         out.update(range(int(a), int(b or a) + 1))
     return out
 
-
-def parse_splits(spec):
-    """'train=fluid,synthetic:0.8;valid=...' -> {lineage: [(split, frac), ...]} in split order, and split names."""
-    by_lineage, names = {}, []
-    for part in filter(None, spec.replace(" ", "").split(";")):
-        name, eq, rhs = part.partition("=")
-        if not eq or not name:
-            sys.exit(f"error: --splits part '{part}' must look like 'train=fluid,synthetic:0.8'")
-        names.append(name)
-        for tok in filter(None, rhs.split(",")):
-            lin, _, frac = tok.partition(":")
-            by_lineage.setdefault(lin, []).append((name, float(frac) if frac else 1.0))
-    for lin, lst in by_lineage.items():
-        if sum(f for _, f in lst) > 1.0 + 1e-6:
-            sys.exit(f"error: --splits gives lineage '{lin}' fractions summing to more than 1: {lst}")
-    return by_lineage, names
 
 
 def assign_units(units, fracs, rng):
@@ -205,26 +180,14 @@ def qualities(y, family_hint):
     return [int(bool(q[k])) for k in QUALITIES]
 
 
-_FONTS = {}  # per worker process: font path -> (Synth, sfid); one SoundFont per Synth
-
-
 def render_font_note(path, bank, program, pitch, velocity):
-    import tinysoundfont
-    if path not in _FONTS:
-        synth = tinysoundfont.Synth(samplerate=SR)
-        _FONTS[path] = (synth, synth.sfload(path))
-    synth, sfid = _FONTS[path]
-    # tsf_reset only fast-releases sounding voices (10 ms): reset, render them out, reset the channels again, so
-    # that nothing carries over from the previous note (checked bit-exact against a freshly loaded font)
-    synth.soundfonts[sfid].reset()
-    synth.generate(int(0.1 * SR))
-    synth.soundfonts[sfid].reset()
+    synth, sfid = clean_synth(path, SR)
     synth.program_select(0, sfid, bank, program)
     synth.noteon(0, pitch, velocity)
-    a = np.frombuffer(synth.generate(int(OFF * SR)), dtype=np.float32)
+    a = stereo_to_mono(synth.generate(int(OFF * SR)))
     synth.noteoff(0, pitch)
-    b = np.frombuffer(synth.generate(int((DUR - OFF) * SR)), dtype=np.float32)
-    return np.concatenate([a, b]).reshape(-1, 2).mean(1)
+    b = stereo_to_mono(synth.generate(int((DUR - OFF) * SR)))
+    return np.concatenate([a, b])
 
 
 def render_instrument(task):
@@ -275,26 +238,7 @@ def main():
         sys.exit(f"error: --lineage_notes '{args.lineage_notes}' must look like 'timgm=18,synthetic=20'")
 
     # fonts -> lineage
-    if args.fonts is None:
-        cands = [Path(d) / n for d in ("/usr/share/sounds/sf2", "/usr/share/sounds/sf3") for n in KNOWN_FONTS]
-        font_specs = [str(p) for p in cands if p.exists()]
-    else:
-        font_specs = args.fonts
-    fonts, seen = [], set()
-    for spec in font_specs:
-        path, _, lin = spec.partition("=")
-        if not Path(path).is_file():
-            sys.exit(f"error: SoundFont '{path}' not found (install the apt packages listed in tools/README.txt)")
-        real = os.path.realpath(path)
-        if real in seen:
-            continue
-        seen.add(real)
-        lin = lin or KNOWN_FONTS.get(Path(path).name) or KNOWN_FONTS.get(Path(real).name)
-        if not lin:
-            lin = Path(path).stem.lower()
-            print(f"warning: unknown font {path}: treated as its own lineage '{lin}'")
-        fonts.append((real, lin))
-    fonts.sort(key=lambda x: (x[1], x[0]))
+    fonts = resolve_fonts(args.fonts)
 
     # enumerate candidate instruments (split unit first)
     import tinysoundfont

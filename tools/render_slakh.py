@@ -31,12 +31,12 @@ import json
 import os
 import sys
 import time
-import zlib
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
+
+from render_common import clean_synth, key_seed, parse_splits, resolve_fonts
 
 ap = argparse.ArgumentParser(description=__doc__.split("\n")[1], formatter_class=argparse.RawDescriptionHelpFormatter)
 ap.add_argument("--out", required=True)
@@ -66,12 +66,6 @@ COURSE_MAP = (["Piano"] * 8 + ["Percussion"] * 8 + ["Organ"] * 8 + ["Guitar"] * 
 assert len(COURSE_MAP) == 128
 # programs we render per class (sound effects 119-127, orchestra hit 55 and reverse cymbal left out)
 RENDER_PROGRAMS = [p for p in range(119) if p != 55]
-KNOWN_FONTS = {
-    "FluidR3_GM.sf2": "fluid", "FluidR3_GS.sf2": "fluid", "FluidR3Mono_GM.sf3": "fluid",
-    "MuseScore_General.sf3": "fluid", "MuseScore_General_Full.sf3": "fluid", "MuseScore_General.sf2": "fluid",
-    "TimGM6mb.sf2": "timgm", "sf_GMbank.sf2": "timgm",
-    "OPL-3_FM_128M.sf2": "opl3",
-}
 # musical roles -> classes whose programs may play them
 ROLES = {
     "bass": ["Bass"],
@@ -84,24 +78,6 @@ SCALES = {"major": [0, 2, 4, 5, 7, 9, 11], "minor": [0, 2, 3, 5, 7, 8, 10]}
 PROGRESSIONS = [[0, 4, 5, 3], [0, 5, 3, 4], [5, 3, 0, 4], [0, 3, 4, 3], [0, 5, 1, 4], [1, 4, 0, 0]]
 
 
-def key_seed(*parts):
-    return zlib.crc32("|".join(str(p) for p in parts).encode())
-
-
-def parse_splits(spec):
-    by_lineage, names = {}, []
-    for part in filter(None, spec.replace(" ", "").split(";")):
-        name, eq, rhs = part.partition("=")
-        if not eq or not name:
-            sys.exit(f"error: --splits part '{part}' must look like 'train=fluid:0.6,timgm:0.6'")
-        names.append(name)
-        for tok in filter(None, rhs.split(",")):
-            lin, _, frac = tok.partition(":")
-            by_lineage.setdefault(lin, []).append((name, float(frac) if frac else 1.0))
-    for lin, lst in by_lineage.items():
-        if sum(f for _, f in lst) > 1.0 + 1e-6:
-            sys.exit(f"error: --splits gives lineage '{lin}' fractions summing to more than 1: {lst}")
-    return by_lineage, names
 
 
 def window_labels(pm, n_windows):
@@ -206,20 +182,9 @@ def make_track(rng, programs_by_class, length_s):
     return pm
 
 
-_SYNTHS = {}
-
-
 def render_part(font, inst, sr, n_samples):
     """One instrument of a PrettyMIDI through one SoundFont, mono float64 of n_samples."""
-    import tinysoundfont
-    if font not in _SYNTHS:
-        s = tinysoundfont.Synth(samplerate=sr)
-        _SYNTHS[font] = (s, s.sfload(font))
-    synth, sfid = _SYNTHS[font]
-    # tsf_reset only fast-releases sounding voices: reset, render them out, reset again -> same as a fresh font
-    synth.soundfonts[sfid].reset()
-    synth.generate(int(0.1 * sr))
-    synth.soundfonts[sfid].reset()
+    synth, sfid = clean_synth(font, sr)
     chan = 9 if inst.is_drum else 0
     synth.program_select(chan, sfid, 0, inst.program, is_drums=inst.is_drum)
     ev = [(n.start, 1, n.pitch, n.velocity) for n in inst.notes] + [(n.end, 0, n.pitch, 0) for n in inst.notes]
@@ -284,23 +249,7 @@ def main():
     for tok in filter(None, args.tracks.replace(" ", "").split(",")):
         s, _, n = tok.partition("=")
         n_tracks[s] = int(n)
-    if args.fonts is None:
-        cands = [Path(d) / n for d in ("/usr/share/sounds/sf2", "/usr/share/sounds/sf3") for n in KNOWN_FONTS]
-        specs = [str(p) for p in cands if p.exists()]
-    else:
-        specs = args.fonts
-    fonts, seen = [], set()
-    for spec in specs:
-        path, _, lin = spec.partition("=")
-        if not Path(path).is_file():
-            sys.exit(f"error: SoundFont '{path}' not found (install the apt packages listed in tools/README.txt)")
-        real = os.path.realpath(path)
-        if real in seen:
-            continue
-        seen.add(real)
-        lin = lin or KNOWN_FONTS.get(Path(path).name) or KNOWN_FONTS.get(Path(real).name) or Path(path).stem.lower()
-        fonts.append((real, lin))
-    fonts.sort(key=lambda x: (x[1], x[0]))
+    fonts = resolve_fonts(args.fonts)
     lineages = sorted({lin for _, lin in fonts if lin in split_rule})
     if not lineages:
         sys.exit(f"error: none of the fonts {[f for f, _ in fonts]} belongs to a lineage named in --splits")
