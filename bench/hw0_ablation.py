@@ -24,15 +24,25 @@ p.add_argument("--only", default="", help="comma list of variant names to run (d
 p.add_argument("--extra", default="", help="extra arguments for every train_cnn.py run, e.g. '--width 16'")
 args = p.parse_args()
 
+FULL = {"--augment": "gain,eq,noise,reverb,shift,pitch", "--specaugment": "1", "--mixup": "0.2",
+        "--label_smoothing": "0.1"}                       # the regularised recipe; every flag given explicitly
+
+
+def recipe(**off):
+    """train_cnn.py flags of the full recipe with the named regularisers switched off."""
+    flags = dict(FULL, **{f"--{k}": v for k, v in off.items()})
+    return [t for kv in flags.items() for t in kv]
+
+
 VARIANTS = [   # name, train_cnn.py arguments, what is switched off
-    ("full recipe", [], "log-mel, all augmentation, SpecAugment, mixup 0.2, label smoothing 0.1"),
-    ("no log-mel-domain augmentation", ["--augment", ""], "gain, EQ, noise, reverb, onset and spectral shift off"),
-    ("no SpecAugment", ["--specaugment", "0"], "frequency/time masks off"),
-    ("no mixup", ["--mixup", "0"], "mixup off"),
-    ("no label smoothing", ["--label_smoothing", "0"], "label smoothing off"),
-    ("nothing (plain recipe)", ["--augment", "", "--specaugment", "0", "--mixup", "0", "--label_smoothing", "0"],
+    ("full recipe", recipe(), "log-mel, all augmentation, SpecAugment, mixup 0.2, label smoothing 0.1"),
+    ("no log-mel-domain augmentation", recipe(augment=""), "gain, EQ, noise, reverb, onset and spectral shift off"),
+    ("no SpecAugment", recipe(specaugment="0"), "frequency/time masks off"),
+    ("no mixup", recipe(mixup="0"), "mixup off"),
+    ("no label smoothing", recipe(label_smoothing="0"), "label smoothing off"),
+    ("nothing (plain recipe)", recipe(augment="", specaugment="0", mixup="0", label_smoothing="0"),
      "all of the above off"),
-    ("linear mel input (--no_log)", ["--no_log"], "log off, everything else as the full recipe"),
+    ("linear mel input (--no_log)", recipe() + ["--no_log"], "log off, everything else as the full recipe"),
 ]
 only = [v for v in args.only.split(",") if v]
 rows = []

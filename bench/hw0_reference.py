@@ -83,10 +83,11 @@ def validate(model, x, y):
     return utils.evaluate(s.numpy(), y)
 
 
-train_audio, _, train_y = utils.load_split(args.train_dir, "decode train")
-if args.max_train and len(train_y) > args.max_train:
-    pick = np.random.default_rng(args.seed).permutation(len(train_y))[:args.max_train]
-    train_audio, train_y = train_audio[pick], train_y[pick]
+train_paths, train_labels = utils.list_nsynth(args.train_dir)
+if args.max_train and len(train_labels) > args.max_train:   # the same subset train_cnn.py --max_train takes
+    pick = np.sort(np.random.default_rng(args.seed).permutation(len(train_labels))[:args.max_train])
+    train_paths, train_labels = [train_paths[i] for i in pick], train_labels[pick]
+train_audio, _, train_y = utils.load_audio(train_paths, train_labels, desc="decode train")
 train_x = db_mel(train_audio)
 del train_audio
 valid_audio, _, valid_y = utils.load_split(args.valid_dir, "decode valid")

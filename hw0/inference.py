@@ -9,7 +9,6 @@ summary into --out_dir.
 """
 import argparse
 import csv
-import os
 import time
 from pathlib import Path
 
@@ -41,7 +40,6 @@ if args.model == "cnn":
     import torch
     from model import load_checkpoint
     device = utils.pick_device(args.device)
-    torch.set_num_threads(os.cpu_count() or 1)
     model, ckpt = load_checkpoint(checkpoint, device)
     name = Path(checkpoint).stem
     audio, paths, labels = utils.load_audio(paths, labels)
@@ -60,8 +58,13 @@ else:
     try:
         bundle = joblib.load(checkpoint)
         pipeline, feat_cfg = bundle["pipeline"], bundle["feature_config"]
+        n_feat = len(utils.feature_names(feat_cfg))
+        if getattr(pipeline, "n_features_in_", None) != n_feat or not hasattr(pipeline, "classes_"):
+            raise ValueError(f"pipeline is not a fitted classifier of the {n_feat} features feature_config describes")
     except Exception as e:
-        utils.die(f"{checkpoint} is not a usable hw0 ML checkpoint ({type(e).__name__}); retrain with hw0/train_ml.py")
+        why = str(e).splitlines()[0][:120] if str(e) else ""
+        utils.die(f"{checkpoint} is not a usable hw0 ML checkpoint ({type(e).__name__}: {why}); retrain with "
+                  f"hw0/train_ml.py")
     name = Path(checkpoint).stem
     audio, paths, labels = utils.load_audio(paths, labels)
     probs = utils.scores_of(pipeline, utils.extract_features(audio, feat_cfg))

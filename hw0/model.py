@@ -46,7 +46,12 @@ def load_checkpoint(path, device="cpu"):
         ckpt = torch.load(path, map_location=device, weights_only=True)
         model = NoteCNN(**ckpt["model_config"])
         model.load_state_dict(ckpt["state_dict"])
+        n_mels = ckpt["mel"]["n_mels"]            # everything inference reads besides the weights
+        if not ({"sr", "n_fft", "hop_length", "fmin", "fmax"} <= set(ckpt["mel"])
+                and isinstance(ckpt["log_input"], bool) and ckpt["norm_mean"].shape == ckpt["norm_std"].shape == (n_mels,)):
+            raise ValueError(f"mel settings, log_input or normalisation for {n_mels} mel bins missing or inconsistent")
     except Exception as e:  # truncated file, wrong format, or another model's weights
-        sys.exit(f"error: {path} is not a usable hw0 CNN checkpoint ({type(e).__name__}: {str(e).splitlines()[0][:120]}); "
+        why = " ".join(str(e).split())[:160]
+        sys.exit(f"error: {path} is not a usable hw0 CNN checkpoint ({type(e).__name__}: {why}); "
                  f"re-download it or retrain with hw0/train_cnn.py")
     return model.to(device).eval(), ckpt

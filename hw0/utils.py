@@ -6,6 +6,7 @@ top-down and call into this file.
 import hashlib
 import json
 import os
+import re
 import sys
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -65,9 +66,14 @@ def list_nsynth(path):
     split_dir = path.parent if path.name == "audio" and not (path / "audio").is_dir() else path
     audio_dir = split_dir / "audio" if (split_dir / "audio").is_dir() else split_dir
     try:
-        wavs = sorted(p for p in audio_dir.iterdir() if p.suffix.lower() == ".wav" and p.is_file())
+        entries = [p for p in audio_dir.iterdir() if p.suffix.lower() == ".wav"]
+        wavs = sorted(p for p in entries if p.is_file())
     except PermissionError:
-        die(f"cannot read folder {audio_dir}: permission denied")
+        die(f"cannot read folder {audio_dir}: permission denied; make it readable (chmod -R u+rX {audio_dir})")
+    if len(wavs) < len(entries):
+        odd = sorted(p.name for p in entries if not p.is_file())
+        warn(f"{len(odd)} .wav entries in {audio_dir} are not files (broken link or folder), skipped: "
+             + ", ".join(odd[:5]) + (" ..." if len(odd) > 5 else ""))
     if not wavs:
         die(f"no .wav files in {audio_dir}; expected NSynth notes in <split>/audio/<note_str>.wav")
 
@@ -85,16 +91,21 @@ def list_nsynth(path):
         if missing:
             warn(f"{len(missing)} notes listed in {meta_file} have no wav file (e.g. {missing[0]}); they are skipped")
 
-    labels, n_unlabelled = [], 0
+    labels, n_unlabelled, bad_meta = [], 0, []
     for p in wavs:
         entry = meta.get(p.stem)
         fam = entry.get("instrument_family") if isinstance(entry, dict) else None
-        if not (isinstance(fam, int) and 0 <= fam < len(FAMILIES)):
+        if not (isinstance(fam, int) and not isinstance(fam, bool) and 0 <= fam < len(FAMILIES)):
+            if p.stem in meta:
+                bad_meta.append(p.stem)
             fam = label_from_name(p.stem)
         if fam is None:
             n_unlabelled += 1
             fam = -1
         labels.append(fam)
+    if bad_meta:
+        warn(f"{len(bad_meta)} entries of {split_dir / 'examples.json'} have no instrument_family in 0-10 (e.g. "
+             f"{bad_meta[0]}); their labels come from the file names")
     if n_unlabelled:
         warn(f"{n_unlabelled} of {len(wavs)} files have no derivable instrument family; they are predicted but not "
              f"scored")
@@ -113,23 +124,30 @@ def _read_one(path):
     import soundfile as sf
     flags = set()
     try:
-        y, sr = sf.read(str(path), dtype="float32", always_2d=True)
+        with sf.SoundFile(str(path)) as f:
+            sr, log = f.samplerate, f.extra_info
+            y = f.read(dtype="float32", always_2d=True)
     except Exception as e:  # libsndfile raises several types for garbage files
         reason = (str(e).splitlines() or [type(e).__name__])[0].rsplit(": ", 1)[-1]   # drop the path libsndfile repeats
         return None, {f"unreadable: {reason[:80]}"}
     if y.shape[0] == 0:
         return None, {"unreadable: empty audio"}
+    cut = re.search(r"^data\s*:\s*(\d+) \(should be (\d+)\)", log, re.M)    # libsndfile's note on a short data chunk
+    if cut and int(cut.group(2)) < int(cut.group(1)):
+        return None, {f"unreadable: truncated (header promises {cut.group(1)} data bytes, file holds {cut.group(2)})"}
     if y.shape[1] > 1:
         flags.add("multichannel (averaged to mono)")
     y = y.mean(axis=1)
     if not np.isfinite(y).all():
         return None, {"unreadable: NaN/inf samples"}
+    if not y.any():
+        flags.add("digital silence (all samples zero; scored as is)")
     if sr != SR:
         import librosa
         flags.add(f"sample rate {sr} Hz (resampled to {SR})")
         y = librosa.resample(y, orig_sr=sr, target_sr=SR, res_type="soxr_hq")
     if len(y) != N_SAMPLES:
-        flags.add(f"length not 4 s (padded/trimmed)")
+        flags.add("length not 4 s (padded/trimmed)")
         y = np.pad(y, (0, max(0, N_SAMPLES - len(y))))[:N_SAMPLES]
     return y.astype(np.float32), flags
 
@@ -140,12 +158,13 @@ def load_audio(paths, labels, desc="decode"):
     from tqdm import tqdm
     audio = np.zeros((len(paths), N_SAMPLES), dtype=np.float32)
     keep = np.ones(len(paths), dtype=bool)
-    counts, bad = {}, []
+    counts, names, bad = {}, {}, []
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         for i, (y, flags) in enumerate(tqdm(pool.map(_read_one, paths), total=len(paths), desc=desc,
                                             disable=len(paths) < 64, leave=False)):
             for f in flags:
                 counts[f.split(":")[0]] = counts.get(f.split(":")[0], 0) + 1
+                names.setdefault(f.split(":")[0], []).append(Path(paths[i]).name)
             if y is None:
                 keep[i] = False
                 bad.append(f"{Path(paths[i]).name} ({', '.join(flags)})")
@@ -153,10 +172,10 @@ def load_audio(paths, labels, desc="decode"):
                 audio[i] = y
     for f, n in counts.items():
         if not f.startswith("unreadable"):
-            warn(f"{n} files: {f}")
+            warn(f"{n} files: {f}: " + ", ".join(names[f][:5]) + (" ..." if n > 5 else ""))
     if bad:
-        warn(f"{len(bad)} unreadable files excluded from prediction and metrics: " + "; ".join(bad[:5]) +
-             (" ..." if len(bad) > 5 else ""))
+        warn(f"{len(bad)} unreadable files excluded from prediction and metrics: " + "; ".join(bad[:10]) +
+             (" ..." if len(bad) > 10 else ""))
     if not keep.any():
         die(f"none of the {len(paths)} wav files could be read (e.g. {bad[0]})")
     return audio[keep], [p for p, k in zip(paths, keep) if k], np.asarray(labels)[keep]
@@ -165,6 +184,18 @@ def load_audio(paths, labels, desc="decode"):
 def load_split(path, desc="decode"):
     paths, labels = list_nsynth(path)
     return load_audio(paths, labels, desc=desc)
+
+
+def cached_labels(paths, labels, cached_paths):
+    """Labels for the rows of a cache hit, taken from the fresh listing (examples.json may have changed since the
+    cache was written), and the same warning as load_audio for files the cache left out as unreadable."""
+    fresh = {str(p): int(y) for p, y in zip(paths, labels)}
+    cached = [str(p) for p in cached_paths]
+    left_out = sorted(set(fresh) - set(cached))
+    if left_out:
+        warn(f"{len(left_out)} unreadable files excluded from prediction and metrics (decided when the cache was "
+             f"written): " + ", ".join(Path(p).name for p in left_out[:10]) + (" ..." if len(left_out) > 10 else ""))
+    return np.array([fresh[p] for p in cached], dtype=np.int64)
 
 
 def file_list_key(paths, *settings):
@@ -286,7 +317,7 @@ def cached_features(paths, labels, cache_dir, cfg=FEAT_DEFAULTS, desc="features"
     if cache.is_file():
         print(f"features: cache hit {cache}")
         z = np.load(cache)
-        return z["X"], z["y"], list(z["paths"])
+        return z["X"], cached_labels(paths, labels, z["paths"]), [str(p) for p in z["paths"]]
     audio, paths, labels = load_audio(paths, labels, desc=f"decode {desc}")
     X = extract_features(audio, cfg, desc=desc)
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -387,13 +418,13 @@ def cached_log_mel(paths, labels, cache_dir, mel_cfg, desc="mel"):
     if cache.is_file():
         print(f"mel: cache hit {cache}")
         z = torch.load(cache, weights_only=True)
-        return z["logmel"].float(), z["labels"].numpy(), z["paths"]
+        return z["logmel"].float(), cached_labels(paths, labels, z["paths"]), list(z["paths"])
     audio, paths, labels = load_audio(paths, labels, desc=f"decode {desc}")
-    logmel = log_mel(audio, mel_cfg)
+    logmel = log_mel(audio, mel_cfg).half()          # float16, as a cache hit returns it: same run either way
     cache.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"logmel": logmel.half(), "labels": torch.as_tensor(labels), "paths": [str(p) for p in paths]}, cache)
+    torch.save({"logmel": logmel, "labels": torch.as_tensor(labels), "paths": [str(p) for p in paths]}, cache)
     print(f"mel: wrote cache {cache}")
-    return logmel, labels, [str(p) for p in paths]
+    return logmel.float(), labels, [str(p) for p in paths]
 
 
 def model_input(logmel, log_input, mean, std):
@@ -408,6 +439,10 @@ def pick_device(name):
     import torch
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
+    try:
+        torch.device(name)
+    except RuntimeError:
+        die(f"--device {name} is not a torch device; use cpu, cuda or cuda:N")
     if name.startswith("cuda") and not torch.cuda.is_available():
         die(f"--device {name} asked for, but no CUDA GPU is visible to torch; use --device cpu")
     return name

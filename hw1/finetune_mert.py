@@ -56,7 +56,7 @@ from model import ProbeHead
 
 torch.manual_seed(args.seed)
 np.random.seed(args.seed)
-device = torch.device("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else torch.device(args.device)
+device = U.pick_device(args.device)
 mode = "finetune" if args.finetune else "frozen"
 name = args.name or mode
 epochs = args.epochs or (5 if args.finetune else 40)

@@ -40,7 +40,7 @@ if args.labels and not args.test_dir:
 import torch
 from model import ProbeHead
 
-device = torch.device("cuda" if torch.cuda.is_available() else "cpu") if args.device == "auto" else torch.device(args.device)
+device = U.pick_device(args.device)
 out_dir = Path(args.out_dir)
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -67,6 +67,14 @@ if args.test_track_dir:
         print(f"warning: {len(no_audio)} .mid files in {tdir} have no matching audio, skipped: {', '.join(no_audio)}")
     if not pairs:
         sys.exit(f"error: {tdir}: no TrackXXXXX.flac with a TrackXXXXX.mid of the same name")
+    prog2idx = U.load_program_map(args.class_map_dir)
+    import soundfile as sf
+    for _, audio_path, midi_path in pairs:     # both files open (NaN samples are caught when a track is read)
+        U.load_midi(midi_path)
+        try:
+            sf.info(str(audio_path))
+        except Exception as e:
+            sys.exit(f"error: {audio_path}: cannot read audio ({e.__class__.__name__}: {str(e).splitlines()[0][:120]})")
 
 # ---------------------------------------------------------------------------------------------------------------------
 # checkpoint + encoder
@@ -78,24 +86,35 @@ if not ckpt_path.is_file():
              f"or pass --checkpoint")
 try:
     ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    absent = [k for k in ("mode", "encoder", "revision", "pooling", "n_states", "dim", "hidden", "dropout", "head")
+              if k not in ckpt]
+    if absent:
+        raise KeyError(f"no {', '.join(absent)}")
     class_names, thresholds = list(ckpt["class_names"]), np.array(ckpt["thresholds"], dtype=np.float32)
+    if thresholds.shape != (len(class_names),) or ckpt["pooling"] not in ("mean", "meanstd"):
+        raise ValueError(f"{len(thresholds)} thresholds for {len(class_names)} classes, pooling {ckpt['pooling']}")
+    head = ProbeHead(ckpt["n_states"], ckpt["dim"], len(class_names), ckpt["hidden"], ckpt["dropout"])
+    head.load_state_dict(ckpt["head"])
 except Exception as e:
     sys.exit(f"error: {ckpt_path}: not an HW1 checkpoint from hw1/finetune_mert.py ({e.__class__.__name__}: "
-             f"{str(e).splitlines()[0][:120] if str(e) else ''})")
+             f"{' '.join(str(e).split())[:160]}); retrain with hw1/finetune_mert.py or pass the right --checkpoint")
 enc_id = args.encoder or ckpt["encoder"]
 rev = args.revision or (None if ckpt["revision"] in ("local", "main") else ckpt["revision"])
 print(f"checkpoint {ckpt_path} ({ckpt['mode']}, pooling {ckpt['pooling']}), encoder {enc_id}"
       f"{' @ ' + rev if rev and not Path(enc_id).is_dir() else ''}, device {device}")
 encoder, fe, _ = U.load_encoder(enc_id, rev, device)
-if encoder.config.num_hidden_layers + 1 != ckpt["n_states"]:
-    sys.exit(f"error: {ckpt_path} was trained on an encoder with {ckpt['n_states'] - 1} layers; --encoder {enc_id} has "
-             f"{encoder.config.num_hidden_layers} (use the encoder named in the checkpoint: {ckpt['encoder']})")
+enc_dim = encoder.config.hidden_size * (2 if ckpt["pooling"] == "meanstd" else 1)
+if (encoder.config.num_hidden_layers + 1, enc_dim) != (ckpt["n_states"], ckpt["dim"]):
+    sys.exit(f"error: {ckpt_path} was trained on an encoder with {ckpt['n_states'] - 1} layers of width "
+             f"{ckpt['dim']} ({ckpt['pooling']} pooling); --encoder {enc_id} has {encoder.config.num_hidden_layers} of "
+             f"{enc_dim} (use the encoder named in the checkpoint: {ckpt['encoder']})")
 if ckpt.get("encoder_state"):
-    missing, unexpected = encoder.load_state_dict(ckpt["encoder_state"], strict=False)
+    try:
+        missing, unexpected = encoder.load_state_dict(ckpt["encoder_state"], strict=False)
+    except RuntimeError as e:     # shape mismatch
+        unexpected = [str(e).splitlines()[-1].strip()[:160]]
     if unexpected:
         sys.exit(f"error: {ckpt_path}: fine-tuned weights do not fit encoder {enc_id} (e.g. {unexpected[0]})")
-head = ProbeHead(ckpt["n_states"], ckpt["dim"], len(class_names), ckpt["hidden"], ckpt["dropout"])
-head.load_state_dict(ckpt["head"])
 head.to(device).eval()
 
 
@@ -152,8 +171,6 @@ if args.test_dir:
 # whole tracks: non-overlapping 5 s windows, [9, L] prediction vs the MIDI ground truth
 if pairs:
     import librosa
-    import soundfile as sf
-    prog2idx = U.load_program_map(args.class_map_dir)
     tracks = []
     for name, audio_path, midi_path in pairs:
         gt, midi_end = U.midi_activity(U.load_midi(midi_path), prog2idx, args.drums_as_percussion, len(class_names))
@@ -163,6 +180,9 @@ if pairs:
         except Exception as e:
             sys.exit(f"error: {audio_path}: cannot read audio ({e.__class__.__name__}: {str(e).splitlines()[0][:120]})")
         wav = wav.mean(axis=1)
+        if len(wav) == 0 or not np.isfinite(wav).all():
+            sys.exit(f"error: {audio_path}: {'no samples' if len(wav) == 0 else 'NaN or inf samples'}; re-export the "
+                     f"track's mix (TrackXXXXX.flac)")
         if sr != U.SR:
             wav = librosa.resample(wav, orig_sr=sr, target_sr=U.SR, res_type="soxr_hq")
         audio_s = len(wav) / U.SR

@@ -63,10 +63,12 @@ def load_class_names(class_map_dir=None):
         return list(CLASS_NAMES)
     path = Path(class_map_dir) / "class_idx2MIDIClass.json"
     idx2 = _read_json(path)
-    try:
-        return [idx2[str(i)] for i in range(len(idx2))]
-    except KeyError:
-        sys.exit(f"error: {path}: expected keys '0'..'{len(idx2) - 1}' mapping label index -> class name")
+    n = len(CLASS_NAMES)
+    if not (isinstance(idx2, dict) and sorted(idx2) == sorted(map(str, range(n)))
+            and all(isinstance(v, str) for v in idx2.values())):
+        sys.exit(f"error: {path}: expected the course's object with keys '0'..'{n - 1}' mapping label index -> "
+                 f"class name, e.g. {{\"0\": \"Piano\", ...}}")
+    return [idx2[str(i)] for i in range(n)]
 
 
 def load_program_map(class_map_dir=None, verbose=True):
@@ -82,6 +84,11 @@ def load_program_map(class_map_dir=None, verbose=True):
         prog2name = _read_json(d / "idx2instrument_class.json")
         name2idx = _read_json(d / "MIDIClassName2class_idx.json")
         src = str(d / "idx2instrument_class.json")
+    if not (isinstance(prog2name, dict) and all(isinstance(v, str) and k.isdigit() for k, v in prog2name.items())):
+        sys.exit(f"error: {src}: expected the course's JSON object {{\"<MIDI program>\": \"<class name>\"}}")
+    if not (isinstance(name2idx, dict) and all(type(v) is int and 0 <= v < len(CLASS_NAMES) for v in name2idx.values())):
+        sys.exit(f"error: {Path(class_map_dir or '.') / 'MIDIClassName2class_idx.json'}: expected the course's JSON "
+                 f"object {{\"<class name>\": <label index 0-{len(CLASS_NAMES) - 1}>}}")
     folded = {name.lower(): int(i) for name, i in name2idx.items()}
     prog2idx, fixed = {}, {}
     for prog, name in prog2name.items():
@@ -208,7 +215,8 @@ def _open_npy(path, mmap):
         return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
     except Exception as e:
         msg = str(e).splitlines()[0] if str(e) else e.__class__.__name__
-        sys.exit(f"error: {path}: not a plain numeric .npy array ({msg})")
+        sys.exit(f"error: {path}: not a plain numeric .npy array ({msg}); expected a clip saved with "
+                 f"np.save(path, waveform.astype(np.float32)), {CLIP_SAMPLES} samples")
 
 
 def check_clips(files, n=CLIP_SAMPLES, where=""):
@@ -328,6 +336,19 @@ def pooled_states(model, input_values, pooling="mean"):
     if pooling == "meanstd":
         return torch.cat([h.mean(dim=2), h.std(dim=2)], dim=-1)
     raise ValueError(f"unknown pooling {pooling}")
+
+
+def pick_device(name):
+    """--device auto|cpu|cuda[:N] -> torch.device, with one line instead of a traceback when it can't be used."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        sys.exit(f"error: --device {name} is not a torch device; use cpu, cuda or cuda:N")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        sys.exit(f"error: --device {name} asked for, but no CUDA GPU is visible to torch; use --device cpu")
+    return device
 
 
 def autocast(device):

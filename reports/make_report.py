@@ -62,14 +62,22 @@ author = {"name": args.name or config.get("name") or "<YOUR NAME>",
 # -----------------------------------------------------------------------------
 # results I/O and number formatting (the only way numbers reach a slide)
 
+loaded = []   # results files read so far, for the error message of a JSON whose fields have the wrong types
+
+
 def load_json(name):
     path = results_dir / name
     if not path.is_file():
         return None
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as e:
+        d = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         sys.exit(f"error: {path} is not valid JSON ({e}); re-run the script that writes it")
+    if not isinstance(d, dict):
+        sys.exit(f"error: {path}: expected a JSON object (the results schema), got a {type(d).__name__}; re-run the "
+                 f"script that writes it")
+    loaded.append(path.name)
+    return d
 
 
 def get(d, *keys):
@@ -959,7 +967,11 @@ def hw1():
 
 # -----------------------------------------------------------------------------
 
-hw0() if args.hw == 0 else hw1()
+try:
+    hw0() if args.hw == 0 else hw1()
+except (TypeError, ValueError, KeyError, AttributeError, IndexError) as e:   # a field of the wrong type or shape
+    sys.exit(f"error: a results JSON in {results_dir} ({', '.join(loaded)}) does not follow the results schema "
+             f"({type(e).__name__}: {' '.join(str(e).split())[:120]}); re-run the script that wrote it")
 out_path.parent.mkdir(parents=True, exist_ok=True)
 with PdfPages(out_path) as pdf:
     for fig in slides:
