@@ -38,8 +38,8 @@ work = Path(tempfile.mkdtemp(prefix="hw0_bench_"))
 (work / "audio").mkdir()
 for i in range(args.n):                        # the file name carries the label, so no examples.json is needed
     src = paths[i % len(paths)]
-    stem = src.stem if i < len(paths) else f"{src.stem.rsplit('_', 1)[0]}_{900 + i // len(paths):03d}-" \
-                                           f"{src.stem.rsplit('-', 2)[1]}-{src.stem.rsplit('-', 2)[2]}"
+    inst, pitch, vel = src.stem.rsplit("-", 2)
+    stem = src.stem if i < len(paths) else f"{inst.rsplit('_', 1)[0]}_{i:06d}-{pitch}-{vel}"   # a unique copy
     dst = work / "audio" / f"{stem}.wav"
     if not dst.exists():
         os.symlink(src.resolve(), dst)

@@ -73,7 +73,7 @@ metrics = utils.evaluate(probs, labels)
 out_dir = Path(args.out_dir)
 out_dir.mkdir(parents=True, exist_ok=True)
 csv_path = out_dir / f"predictions_{name}.csv"
-top3 = np.argsort(-probs, axis=1)[:, :3]
+top3 = np.argsort(probs, axis=1, kind="mergesort")[:, ::-1][:, :3]   # ties broken as sklearn's top-k does
 with open(csv_path, "w", newline="") as f:
     w = csv.writer(f)
     w.writerow(["file", "true", "pred1", "prob1", "pred2", "prob2", "pred3", "prob3"])

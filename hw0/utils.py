@@ -170,14 +170,14 @@ def load_audio(paths, labels, desc="decode"):
                 bad.append(f"{Path(paths[i]).name} ({', '.join(flags)})")
             else:
                 audio[i] = y
+    if not keep.any():                      # nothing to predict: one error line, no warnings before it
+        die(f"none of the {len(paths)} wav files could be read (e.g. {bad[0]})")
     for f, n in counts.items():
         if not f.startswith("unreadable"):
             warn(f"{n} files: {f}: " + ", ".join(names[f][:5]) + (" ..." if n > 5 else ""))
     if bad:
         warn(f"{len(bad)} unreadable files excluded from prediction and metrics: " + "; ".join(bad[:10]) +
              (" ..." if len(bad) > 10 else ""))
-    if not keep.any():
-        die(f"none of the {len(paths)} wav files could be read (e.g. {bad[0]})")
     return audio[keep], [p for p, k in zip(paths, keep) if k], np.asarray(labels)[keep]
 
 
@@ -431,6 +431,7 @@ def model_input(logmel, log_input, mean, std):
     """The one place that turns log-mel into network input: log-mel (Task 3 default) or linear mel power (--no_log),
     then per-mel-bin standardisation with training-set statistics."""
     import torch
+    logmel = logmel.half().float()     # the precision the training cache stores: inference sees exactly the same input
     x = logmel if log_input else torch.exp(logmel)
     return (x - mean[:, None]) / std[:, None]
 

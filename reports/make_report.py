@@ -88,6 +88,14 @@ def get(d, *keys):
     return d
 
 
+def budget_caveat(log, nolog):
+    """A caveat when the log and no-log runs did not train for the same number of epochs."""
+    e1, e2 = get(log, "recipe", "epochs"), get(nolog, "recipe", "epochs")
+    if e1 is None or e2 is None or e1 == e2:
+        return ""
+    return f"; unequal budgets: {e1} vs {e2} epochs, the ablation slide compares them at equal budget"
+
+
 def pct(x):  # accuracies: 0.8123 -> "81.2 %"
     return "n/a" if x is None else f"{100 * float(x):.1f} %"
 
@@ -470,7 +478,8 @@ def hw0():
     if log and nolog and get(log, "test", "top1") is not None and get(nolog, "test", "top1") is not None:
         d = get(log, "test", "top1") - get(nolog, "test", "top1")
         items.append(f"Measured: log compression changes test top-1 by {100 * d:+.1f} points "
-                     f"({pct(get(log, 'test', 'top1'))} vs {pct(get(nolog, 'test', 'top1'))}).")
+                     f"({pct(get(log, 'test', 'top1'))} vs {pct(get(nolog, 'test', 'top1'))})"
+                     f"{budget_caveat(log, nolog)}.")
     text_box(fig, CONTENT, bullets(items))
 
     # 3 methodology highlight
@@ -538,7 +547,8 @@ def hw0():
     if log and nolog and get(log, "test", "top1") is not None and get(nolog, "test", "top1") is not None:
         d = get(log, "test", "top1") - get(nolog, "test", "top1")
         found.append(f"Log compression: {100 * d:+.1f} points test top-1 for the same CNN "
-                     f"(log {pct(get(log, 'test', 'top1'))}, linear {pct(get(nolog, 'test', 'top1'))}).")
+                     f"(log {pct(get(log, 'test', 'top1'))}, linear {pct(get(nolog, 'test', 'top1'))})"
+                     f"{budget_caveat(log, nolog)}.")
     for label, d, f, _ in models:
         cm = get(d, "test", "confusion_matrix")
         if cm and names and len(cm) == len(names):

@@ -17,12 +17,14 @@ def printed(metric, text):
 
 
 def csv_scores(path):
-    """Rebuild [N, 11] scores from the predictions CSV (top-3 probabilities, zeros elsewhere) and the true labels."""
+    """Rebuild [N, 11] scores from the predictions CSV (ranks 3, 2, 1 for its top-3, zeros elsewhere: probabilities
+    rounded in the CSV, or exactly 0 after softmax, would tie) and the true labels."""
     rows = list(csv.DictReader(open(path)))
     scores = np.zeros((len(rows), 11))
     for i, r in enumerate(rows):
+        assert float(r["prob1"]) >= float(r["prob2"]) >= float(r["prob3"])
         for k in (1, 2, 3):
-            scores[i, FAMILIES.index(r[f"pred{k}"])] = float(r[f"prob{k}"])
+            scores[i, FAMILIES.index(r[f"pred{k}"])] = 4 - k
     return rows, scores, np.array([FAMILIES.index(r["true"]) for r in rows])
 
 
