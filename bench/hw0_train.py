@@ -6,7 +6,7 @@ Both feed the same NoteCNN (hw0/model.py, train_cnn.py's default size) with the 
 first --n notes of an NSynth-format folder, for --epochs passes (at most --max_steps steps each):
 - ours (hw0/train_cnn.py's data path): decode once with soundfile (threads) and log-mel once with torch.stft + mel
   filters (what train_cnn.py caches on disk), then every epoch batches come from the in-memory tensor, augmented in
-  the log-mel domain (gain, EQ, noise, reverb tail, onset shift, spectral shift: a copy of train_cnn.py's augment),
+  the log-mel domain (gain, EQ, noise, reverb tail, onset shift, spectral shift: hw0/utils.py's augment, as train_cnn.py uses it),
   SpecAugment masks and mixup;
 - per-item: a torch Dataset whose __getitem__ runs librosa.load + librosa.feature.melspectrogram on one file, every
   epoch, through a DataLoader with --workers worker processes; no augmentation (it would only add to its cost).
@@ -76,49 +76,7 @@ def step(model, opt, x, target):
 
 
 # ---- ours: decode once, log-mel once, then in-memory batches with log-mel-domain augmentation ---------------------
-def augment(x):
-    """A copy of hw0/train_cnn.py's augment() with every kind on (gain, eq, reverb, noise, shift, pitch)."""
-    B, M, T = x.shape
-    pick = lambda: (torch.rand(B, 1, 1) < 0.5).float()  # noqa: E731
-    db = math.log(10) / 10
-    x = x + pick() * torch.empty(B, 1, 1).uniform_(-12, 12) * db
-    f = torch.linspace(0, math.pi, M)[None, :, None]
-    curve = sum(torch.randn(B, 1, 1) * torch.cos(k * f + torch.rand(B, 1, 1) * 6.28) for k in (1, 2, 3))
-    x = x + pick() * curve * 2.0 * db
-    hop_s = mel_cfg["hop_length"] / mel_cfg["sr"]
-    decay = torch.exp(-6.9 * hop_s / torch.empty(B, 1).uniform_(0.2, 1.5))
-    wet = torch.empty(B, 1).uniform_(0.05, 0.5) * pick()[:, :, 0]
-    power, tail, out = torch.exp(x), torch.zeros(B, M), []
-    for t in range(T):
-        tail = tail * decay + power[:, :, t] * (1 - decay)
-        out.append(power[:, :, t] + wet * tail)
-    x = torch.log(torch.stack(out, dim=2) + 1e-10)
-    level = x.exp().mean(dim=(1, 2), keepdim=True).log() - torch.empty(B, 1, 1).uniform_(20, 50) * db
-    tilt = torch.linspace(-1, 1, M)[None, :, None] * torch.randn(B, 1, 1) * 10 * db
-    x = torch.logaddexp(x, level + tilt + torch.log(pick() + 1e-10))
-    shift = torch.randint(0, max(1, int(0.3 * mel_cfg["sr"] / mel_cfg["hop_length"])), (B,)) * pick().long().view(B)
-    idx = (torch.arange(T)[None, :] - shift[:, None]).clamp(min=0)
-    x = torch.where((torch.arange(T)[None, :] < shift[:, None])[:, None, :], x.amin(dim=(1, 2), keepdim=True),
-                    torch.gather(x, 2, idx[:, None, :].expand(B, M, T)))
-    k = int(torch.randint(-2, 3, (1,)))
-    if k:
-        rolled = torch.roll(x, k, dims=1)
-        if k > 0:
-            rolled[:, :k] = x[:, :1]
-        else:
-            rolled[:, k:] = x[:, -1:]
-        m = pick()
-        x = m * rolled + (1 - m) * x
-    return x
-
-
-def spec_mask(x):
-    B, M, T = x.shape
-    f0, fw = torch.randint(0, M, (B, 1)), torch.randint(0, 9, (B, 1))
-    t0, tw = torch.randint(0, T, (B, 1)), torch.randint(0, 17, (B, 1))
-    fm = (torch.arange(M)[None] >= f0) & (torch.arange(M)[None] < f0 + fw)
-    tm = (torch.arange(T)[None] >= t0) & (torch.arange(T)[None] < t0 + tw)
-    return x.masked_fill(fm[:, :, None] | tm[:, None, :], 0.0)
+ALL_KINDS = ["gain", "eq", "noise", "reverb", "shift", "pitch"]
 
 
 t0 = time.perf_counter()
@@ -137,7 +95,7 @@ for epoch in range(epochs):
     perm = torch.randperm(n)
     for i in range(0, n, args.batch_size):
         idx = perm[i:i + args.batch_size]
-        xb = spec_mask(utils.model_input(augment(logmel[idx]), True, norm_mean, norm_std))
+        xb = utils.spec_mask(utils.model_input(utils.augment(logmel[idx], ALL_KINDS, mel_cfg), True, norm_mean, norm_std))
         target = F.one_hot(ours_y[idx], len(utils.FAMILIES)).float()
         lam, j = float(torch.distributions.Beta(0.2, 0.2).sample()), torch.randperm(len(xb))
         step(model, opt, lam * xb + (1 - lam) * xb[j], lam * target + (1 - lam) * target[j])

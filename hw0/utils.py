@@ -427,6 +427,64 @@ def cached_log_mel(paths, labels, cache_dir, mel_cfg, desc="mel"):
     return logmel.float(), labels, [str(p) for p in paths]
 
 
+def augment(x, kinds, mel_cfg):
+    """Log-mel-domain augmentation for train_cnn.py (and bench/hw0_train.py): x [B, M, T] natural-log mel power;
+    each kind in `kinds` (gain, eq, reverb, noise, shift, pitch) is applied to a random half of the batch."""
+    import math
+    import torch
+    B, M, T = x.shape
+    pick = lambda: (torch.rand(B, 1, 1) < 0.5).float()
+    db = math.log(10) / 10                                           # dB -> natural-log power
+    if "gain" in kinds:
+        x = x + pick() * torch.empty(B, 1, 1).uniform_(-12, 12) * db
+    if "eq" in kinds:                                                # smooth random EQ curve, up to about +-6 dB
+        f = torch.linspace(0, math.pi, M)[None, :, None]
+        curve = sum(torch.randn(B, 1, 1) * torch.cos(k * f + torch.rand(B, 1, 1) * 6.28) for k in (1, 2, 3))
+        x = x + pick() * curve * 2.0 * db
+    if "reverb" in kinds:                                            # exponential tail per mel band (RT60 0.2-1.5 s)
+        hop_s = mel_cfg["hop_length"] / mel_cfg["sr"]
+        rt60 = torch.empty(B, 1).uniform_(0.2, 1.5)
+        decay = torch.exp(-6.9 * hop_s / rt60)                      # power decay per frame: 60 dB in rt60
+        wet = torch.empty(B, 1).uniform_(0.05, 0.5) * pick()[:, :, 0]
+        power, tail, out = torch.exp(x), torch.zeros(B, M), []
+        for t in range(T):
+            tail = tail * decay + power[:, :, t] * (1 - decay)
+            out.append(power[:, :, t] + wet * tail)
+        x = torch.log(torch.stack(out, dim=2) + 1e-10)
+    if "noise" in kinds:                                             # coloured noise 20-50 dB below the clip
+        level = x.exp().mean(dim=(1, 2), keepdim=True).log() - torch.empty(B, 1, 1).uniform_(20, 50) * db
+        tilt = torch.linspace(-1, 1, M)[None, :, None] * torch.randn(B, 1, 1) * 10 * db
+        x = torch.logaddexp(x, level + tilt + torch.log(pick() + 1e-10))
+    if "shift" in kinds:                                             # onset up to 0.3 s late
+        shift = torch.randint(0, max(1, int(0.3 * mel_cfg["sr"] / mel_cfg["hop_length"])), (B,)) * pick().long().view(B)
+        idx = (torch.arange(T)[None, :] - shift[:, None]).clamp(min=0)
+        floor = x.amin(dim=(1, 2), keepdim=True)
+        x = torch.where((torch.arange(T)[None, :] < shift[:, None])[:, None, :], floor,
+                        torch.gather(x, 2, idx[:, None, :].expand(B, M, T)))
+    if "pitch" in kinds:                                             # small spectral shift, +-2 mel bins
+        k = int(torch.randint(-2, 3, (1,)))
+        if k:
+            rolled = torch.roll(x, k, dims=1)
+            if k > 0:
+                rolled[:, :k] = x[:, :1]
+            else:
+                rolled[:, k:] = x[:, -1:]
+            m = pick()
+            x = m * rolled + (1 - m) * x
+    return x
+
+
+def spec_mask(x):
+    """SpecAugment on the normalised input: one frequency mask (<= 8 bins) and one time mask (<= 16 frames)."""
+    import torch
+    B, M, T = x.shape
+    f0, fw = torch.randint(0, M, (B, 1)), torch.randint(0, 9, (B, 1))
+    t0, tw = torch.randint(0, T, (B, 1)), torch.randint(0, 17, (B, 1))
+    fm = (torch.arange(M)[None] >= f0) & (torch.arange(M)[None] < f0 + fw)
+    tm = (torch.arange(T)[None] >= t0) & (torch.arange(T)[None] < t0 + tw)
+    return x.masked_fill(fm[:, :, None] | tm[:, None, :], 0.0)
+
+
 def model_input(logmel, log_input, mean, std):
     """The one place that turns log-mel into network input: log-mel (Task 3 default) or linear mel power (--no_log),
     then per-mel-bin standardisation with training-set statistics."""
