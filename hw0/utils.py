@@ -3,6 +3,7 @@
 Everything here is plain functions; the scripts (visualize_mel.py, train_ml.py, train_cnn.py, inference.py) read
 top-down and call into this file.
 """
+import functools
 import hashlib
 import json
 import os
@@ -12,6 +13,7 @@ import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numba
 import numpy as np
 
 FAMILIES = ["bass", "brass", "flute", "guitar", "keyboard", "mallet",
@@ -233,9 +235,10 @@ def log_mel(audio, mel_cfg, device="cpu", batch_size=256):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Task-2 features: one STFT per clip shared by every spectral feature, batched through librosa's own functions
+# Task-2 features: one float64 STFT per clip shared by every spectral feature, equal to librosa's per-file values
 
 FEAT_DEFAULTS = dict(sr=SR, n_fft=2048, hop_length=512, n_mels=128, n_mfcc=20)
+FEAT_VERSION = 2   # part of the feature cache key: bump when the computation changes, even within float rounding
 
 
 def feature_names(cfg=FEAT_DEFAULTS):
@@ -254,24 +257,140 @@ def db_per_clip(power, top_db=80.0):
     return np.maximum(db, peak - top_db)
 
 
-def frame_features(y, cfg=FEAT_DEFAULTS):
-    """[B, samples] -> [B, n_frame_features, frames], every spectral feature from one shared STFT."""
+@functools.lru_cache(maxsize=4)
+def feature_filters(sr, n_fft, n_mels):
+    """Bin frequencies, mel and chroma filter banks (torch) and spectral-contrast bands, built once per setting."""
     import librosa
-    S = np.abs(librosa.stft(y, n_fft=cfg["n_fft"], hop_length=cfg["hop_length"]))
-    P = S ** 2
-    sr, hop = cfg["sr"], cfg["hop_length"]
-    mel = librosa.feature.melspectrogram(S=P, sr=sr, n_mels=cfg["n_mels"])
-    mfcc = librosa.feature.mfcc(S=db_per_clip(mel), n_mfcc=cfg["n_mfcc"])
-    rms = librosa.feature.rms(y=y, frame_length=cfg["n_fft"], hop_length=hop)
-    feats = [mfcc, librosa.feature.delta(mfcc), librosa.feature.delta(mfcc, order=2),
-             librosa.feature.spectral_centroid(S=S, sr=sr),
-             librosa.feature.spectral_bandwidth(S=S, sr=sr),
-             librosa.feature.spectral_rolloff(S=S, sr=sr),
-             librosa.feature.spectral_flatness(S=S),
-             np.stack([librosa.feature.spectral_contrast(S=s, sr=sr) for s in S]),   # its dB floor is batch-wide
-             librosa.feature.chroma_stft(S=P, sr=sr, tuning=0.0),   # A440; a batch-wide tuning estimate would mix notes
-             librosa.feature.zero_crossing_rate(y, frame_length=cfg["n_fft"], hop_length=hop),
-             db_per_clip(rms ** 2)]                                 # = librosa.amplitude_to_db(rms) per clip
+    import torch
+    freq = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
+    # librosa.feature.spectral_contrast's octave sub-bands (fmin 200 Hz, 6 bands, quantile 0.02) as
+    # (first bin, end bin, bins averaged at each side), reproducing its edge rules
+    edges = np.concatenate([[0.0], 200.0 * 2.0 ** np.arange(7)])
+    bands = []
+    for k, (f_low, f_high) in enumerate(zip(edges[:-1], edges[1:])):
+        idx = np.flatnonzero((freq >= f_low) & (freq <= f_high))
+        lo = idx[0] - 1 if k > 0 else idx[0]             # each band also takes the bin just below it,
+        hi = len(freq) if k == 6 else idx[-1] + 1        # the top band runs to Nyquist,
+        n_side = max(int(np.rint(0.02 * (hi - lo))), 1)
+        bands.append((int(lo), int(hi) if k == 6 else int(hi) - 1, n_side))   # the others drop their last bin
+    return dict(freq=torch.as_tensor(freq, dtype=torch.float32),
+                # mel and chroma (A440, no tuning estimate) filter banks side by side: one matrix product for both
+                mel_chroma=torch.as_tensor(np.concatenate([librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels),
+                                                           librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=0.0)]).T),
+                window=torch.as_tensor(librosa.filters.get_window("hann", n_fft)),
+                bands=np.array(bands, dtype=np.int64))
+
+
+@numba.njit(nogil=True)
+def power_and_magnitude(spec, power, magnitude):
+    """|X|^2 and |X| into float32 [frames, bins] from a complex128 spectrum in one pass (torch needs four)."""
+    for t in range(spec.shape[0]):
+        for f in range(spec.shape[1]):
+            p = spec[t, f].real ** 2 + spec[t, f].imag ** 2
+            power[t, f] = p
+            magnitude[t, f] = np.sqrt(p)
+
+
+@numba.njit(nogil=True)
+def band_extremes(S, bands):
+    """Spectral contrast's peak and valley: for each row of S [rows, bins] and each band (lo, hi, k), the mean of
+    the k largest and of the k smallest values in S[row, lo:hi]. One pass a band keeping the k extremes in order;
+    torch.topk (a partial sort per row and side) took more time than everything else in frame_features together."""
+    peak = np.empty((S.shape[0], len(bands)), np.float32)
+    valley = np.empty((S.shape[0], len(bands)), np.float32)
+    k_max = bands[:, 2].max()
+    top = np.empty(k_max, np.float32)       # descending: top[k - 1] is the smallest kept
+    bottom = np.empty(k_max, np.float32)    # ascending: bottom[k - 1] is the largest kept
+    for r in range(S.shape[0]):
+        for b in range(len(bands)):
+            lo, hi, k = bands[b, 0], bands[b, 1], bands[b, 2]
+            top[:k] = -np.inf
+            bottom[:k] = np.inf
+            for i in range(lo, hi):
+                v = S[r, i]
+                if v > top[k - 1]:
+                    j = k - 1
+                    while j > 0 and top[j - 1] < v:
+                        top[j] = top[j - 1]
+                        j -= 1
+                    top[j] = v
+                if v < bottom[k - 1]:
+                    j = k - 1
+                    while j > 0 and bottom[j - 1] > v:
+                        bottom[j] = bottom[j - 1]
+                        j -= 1
+                    bottom[j] = v
+            peak[r, b] = top[:k].mean()
+            valley[r, b] = bottom[:k].mean()
+    return peak, valley
+
+
+@functools.lru_cache(maxsize=4)
+def delta_operators(n_frames):
+    """[frames, 2 * frames] matrix M with mfcc @ M = librosa.feature.delta of order 1 and 2 side by side. The deltas
+    are linear in the signal, so librosa applied to the identity gives their matrix once; a product per batch then
+    replaces its per-row Savitzky-Golay edge fits, which took as long as the whole STFT."""
+    import librosa
+    eye = np.eye(n_frames, dtype=np.float32)
+    return np.concatenate([librosa.feature.delta(eye), librosa.feature.delta(eye, order=2)], axis=1)
+
+
+def frame_features(y, cfg=FEAT_DEFAULTS):
+    """[B, samples] -> [B, n_frame_features, frames]: the numbers librosa's feature functions give one file at a time
+    (bench/hw0_features.py asserts it), computed in torch from one STFT that every spectral feature shares."""
+    import librosa
+    import torch
+    sr, n_fft, hop = cfg["sr"], cfg["n_fft"], cfg["hop_length"]
+    fb = feature_filters(sr, n_fft, cfg["n_mels"])
+    freq, tiny, half = fb["freq"], np.finfo(np.float32).tiny, n_fft // 2
+    if n_fft % hop:
+        raise ValueError(f"Task-2 features need n_fft a multiple of hop_length, got {n_fft} and {hop}")
+    pad = torch.nn.functional.pad
+    with torch.inference_mode():
+        x = torch.tensor(np.asarray(y, dtype=np.float32))
+        # the STFT in float64, as librosa computes it (its window is float64): a float32 FFT's rounding noise, about
+        # 135 dB under the frame's peak, swamps spectral-contrast valleys far from a note and moves them by up to
+        # 20 dB; everything after the FFT is float32
+        # one clip at a time: its float64 frames and spectrum (2 MB each) stay in cache
+        n_frames = 1 + x.shape[1] // hop
+        P, S = torch.empty(len(x), n_frames, n_fft // 2 + 1), torch.empty(len(x), n_frames, n_fft // 2 + 1)
+        for clip, clip_P, clip_S in zip(pad(x, (half, half)), P.numpy(), S.numpy()):
+            spec = torch.fft.rfft(clip.unfold(-1, n_fft, hop) * fb["window"])         # [frames, bins]
+            power_and_magnitude(spec.numpy(), clip_P, clip_S)                           # |X|^2, |X|
+        # centroid and bandwidth from the magnitude's first three moments over frequency (librosa normalises each
+        # frame to unit sum and leaves all-zero frames at zero, hence the guarded division)
+        m0, m1, m2 = (S @ torch.stack([torch.ones_like(freq), freq, freq ** 2], 1)).unbind(-1)
+        m0_safe = torch.where(m0 < tiny, 1.0, m0)
+        centroid = m1 / m0_safe
+        bandwidth = ((m2 - 2 * centroid * m1 + centroid ** 2 * m0) / m0_safe).clamp_min(0).sqrt()
+        # roll-off: first bin whose running magnitude sum reaches 85 % of the frame's (the sum is sorted)
+        rolloff = freq[torch.searchsorted(S.cumsum(-1), 0.85 * m0[..., None])[..., 0].clamp_max(len(freq) - 1)]
+        P_floor = P.clamp_min(1e-10)
+        arithmetic_mean = P_floor.mean(-1)
+        flatness = P_floor.log_().mean(-1).exp() / arithmetic_mean
+        peak, valley = band_extremes(S.reshape(-1, S.shape[-1]).numpy(), fb["bands"])
+        mel, chroma = (P @ fb["mel_chroma"]).split([cfg["n_mels"], 12], -1)
+        chroma_max = chroma.amax(-1, keepdim=True)
+        chroma = chroma / torch.where(chroma_max < tiny, 1.0, chroma_max)   # librosa's max-norm, silence left as is
+        # rms over the same centred n_fft frames: energy of hop-long blocks, summed n_fft / hop blocks at a time
+        padded = pad(x, (half, half + (-(x.shape[1] + n_fft)) % hop))         # zeros up to whole blocks
+        blocks = padded.pow(2).reshape(len(x), -1, hop).sum(-1)
+        rms = (blocks.unfold(-1, n_fft // hop, 1)[:, :n_frames].sum(-1) / n_fft).sqrt()
+        # zero crossings as librosa counts them: |y| <= 1e-10 counts as positive, n_fft - 1 sample pairs a frame,
+        # edge padding (which adds none, so count on the clip and clamp each frame's first and last pair to it)
+        negative = x < -1e-10
+        count = pad((negative[:, 1:] != negative[:, :-1]).cumsum(-1, dtype=torch.int32), (1, 0))   # before sample
+        first = (torch.arange(n_frames) * hop - half).clamp(0, x.shape[1] - 1)
+        end = (torch.arange(n_frames) * hop - half + n_fft - 1).clamp(0, x.shape[1] - 1)
+        zcr = (count[:, end] - count[:, first]) / n_fft
+    frames = lambda t: t.transpose(-1, -2).numpy() if t.ndim == 3 else t[:, None].numpy()   # noqa: E731
+    mfcc = librosa.feature.mfcc(S=db_per_clip(frames(mel)), n_mfcc=cfg["n_mfcc"])
+    n_bands = len(fb["bands"])
+    contrast = (db_per_clip(peak.reshape(len(x), -1, n_bands).transpose(0, 2, 1)) -
+                db_per_clip(valley.reshape(len(x), -1, n_bands).transpose(0, 2, 1)))
+    feats = [mfcc, *np.split(mfcc @ delta_operators(mfcc.shape[-1]), 2, axis=-1),
+             frames(centroid), frames(bandwidth), frames(rolloff), frames(flatness), contrast, frames(chroma),
+             frames(zcr), db_per_clip(frames(rms) ** 2)]        # = librosa.amplitude_to_db(rms) per clip
     return np.concatenate(feats, axis=-2)
 
 
@@ -283,11 +402,14 @@ def envelope_features(rms_db, hop_s):
     attack = above.argmax(axis=1) * hop_s
     frames = np.arange(rms_db.shape[1])
     release_frame = min(int(round(3.0 / hop_s)), rms_db.shape[1] - 1)   # NSynth notes are released at 3 s
-    slopes = np.zeros(len(rms_db))
-    for b in range(len(rms_db)):
-        seg = rms_db[b, peak[b]:release_frame]
-        if len(seg) >= 3:
-            slopes[b] = np.polyfit(frames[:len(seg)] * hop_s, seg, 1)[0]
+    # decay: least-squares slope (dB/s) from the peak to the release, all clips at once; 0 under three frames
+    in_decay = (frames >= peak[:, None]) & (frames < release_frame)
+    n = in_decay.sum(axis=1)
+    t = np.where(in_decay, (frames - peak[:, None]) * hop_s, 0.0)
+    db = np.where(in_decay, rms_db, 0.0)
+    covariance = n * (t * db).sum(1) - t.sum(1) * db.sum(1)
+    variance = n * (t * t).sum(1) - t.sum(1) ** 2
+    slopes = np.where(n >= 3, covariance / np.maximum(variance, 1e-12), 0.0)
     release_ratio = rms_db[:, release_frame] - peak_db
     lin = 10 ** (rms_db / 20)
     temporal_centroid = (lin * frames).sum(1) / (lin.sum(1) + 1e-9) * hop_s
@@ -301,18 +423,49 @@ def pooled_features(y, cfg=FEAT_DEFAULTS):
     return np.concatenate([f.mean(-1), f.std(-1), env], axis=1).astype(np.float32)
 
 
-def extract_features(audio, cfg=FEAT_DEFAULTS, chunk=64, n_jobs=-1, desc="features"):
-    """All clips, in parallel chunks across processes, with a progress bar."""
-    from joblib import Parallel, delayed
+def reference_features(y, cfg=FEAT_DEFAULTS):
+    """The definition of the Task-2 features for one clip [samples] -> [D]: librosa's own feature functions on the
+    waveform, each computing its own STFT, as a per-file loop would. pooled_features gives the same numbers many times
+    faster; tests and bench/hw0_features.py check the two against each other."""
+    import librosa
+    sr, n_fft, hop = cfg["sr"], cfg["n_fft"], cfg["hop_length"]
+    mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=cfg["n_mfcc"], n_fft=n_fft, hop_length=hop, n_mels=cfg["n_mels"])
+    rms = librosa.feature.rms(y=y, frame_length=n_fft, hop_length=hop)
+    frames = np.concatenate([
+        mfcc, librosa.feature.delta(mfcc), librosa.feature.delta(mfcc, order=2),
+        librosa.feature.spectral_centroid(y=y, sr=sr, n_fft=n_fft, hop_length=hop),
+        librosa.feature.spectral_bandwidth(y=y, sr=sr, n_fft=n_fft, hop_length=hop),
+        librosa.feature.spectral_rolloff(y=y, sr=sr, n_fft=n_fft, hop_length=hop),
+        librosa.feature.spectral_flatness(y=y, n_fft=n_fft, hop_length=hop),
+        librosa.feature.spectral_contrast(y=y, sr=sr, n_fft=n_fft, hop_length=hop),
+        librosa.feature.chroma_stft(y=y, sr=sr, n_fft=n_fft, hop_length=hop, tuning=0.0),
+        librosa.feature.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop),
+        librosa.amplitude_to_db(rms)])
+    env = envelope_features(frames[None, -1], hop / sr)[0]
+    return np.concatenate([frames.mean(-1), frames.std(-1), env]).astype(np.float32)
+
+
+def extract_features(audio, cfg=FEAT_DEFAULTS, chunk=8, desc="features"):
+    """[N, samples] -> [N, D]: chunks of 8 clips (their spectra stay in cache), one chunk per core at a time, with a
+    progress bar. Torch runs single-threaded inside a chunk: one chunk's ops are too small to split well."""
+    import torch
     from tqdm import tqdm
-    chunks = [audio[i:i + chunk] for i in range(0, len(audio), chunk)]
-    jobs = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(pooled_features)(c, cfg) for c in chunks)
-    return np.concatenate(list(tqdm(jobs, total=len(chunks), desc=desc, leave=False)))
+    cores = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(cores) as pool, tqdm(total=len(audio), desc=desc, unit="clip", leave=False) as bar:
+            parts = []
+            for part in pool.map(lambda i: pooled_features(audio[i:i + chunk], cfg), range(0, len(audio), chunk)):
+                parts.append(part)
+                bar.update(len(part))
+        return np.concatenate(parts)
+    finally:
+        torch.set_num_threads(cores)
 
 
 def cached_features(paths, labels, cache_dir, cfg=FEAT_DEFAULTS, desc="features"):
     """Features for an NSynth file list, cached on disk keyed by the file list and the feature settings."""
-    key = file_list_key(paths, cfg, feature_names(cfg))
+    key = file_list_key(paths, cfg, feature_names(cfg), FEAT_VERSION)
     cache = Path(cache_dir) / f"hw0_features_{key}.npz"
     if cache.is_file():
         print(f"features: cache hit {cache}")
