@@ -350,13 +350,13 @@ def frame_features(y, cfg=FEAT_DEFAULTS):
         x = torch.tensor(np.asarray(y, dtype=np.float32))
         # the STFT in float64, as librosa computes it (its window is float64): a float32 FFT's rounding noise, about
         # 135 dB under the frame's peak, swamps spectral-contrast valleys far from a note and moves them by up to
-        # 20 dB; everything after the FFT is float32
-        # one clip at a time: its float64 frames and spectrum (2 MB each) stay in cache
+        # 20 dB. One clip at a time, so its float64 frames and spectrum (2 MB each) stay in cache; float32 after.
         n_frames = 1 + x.shape[1] // hop
         P, S = torch.empty(len(x), n_frames, n_fft // 2 + 1), torch.empty(len(x), n_frames, n_fft // 2 + 1)
-        for clip, clip_P, clip_S in zip(pad(x, (half, half)), P.numpy(), S.numpy()):
-            spec = torch.fft.rfft(clip.unfold(-1, n_fft, hop) * fb["window"])         # [frames, bins]
-            power_and_magnitude(spec.numpy(), clip_P, clip_S)                           # |X|^2, |X|
+        windowed = torch.empty(n_frames, n_fft, dtype=torch.float64)           # reused: no fresh pages per clip
+        for clip, clip_P, clip_S in zip(pad(x.double(), (half, half)), P.numpy(), S.numpy()):
+            spec = torch.fft.rfft(torch.mul(clip.unfold(-1, n_fft, hop), fb["window"], out=windowed))
+            power_and_magnitude(spec.numpy(), clip_P, clip_S)                  # |X|^2, |X|  [frames, bins]
         # centroid and bandwidth from the magnitude's first three moments over frequency (librosa normalises each
         # frame to unit sum and leaves all-zero frames at zero, hence the guarded division)
         m0, m1, m2 = (S @ torch.stack([torch.ones_like(freq), freq, freq ** 2], 1)).unbind(-1)
