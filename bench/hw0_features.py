@@ -10,7 +10,6 @@ features of every looped note must equal the loop's within 1e-3 of each feature'
 separately and is the same for both (soundfile).
 """
 import argparse
-import json
 import os
 import sys
 import time
@@ -61,10 +60,8 @@ print(f"features, per-file librosa loop            : {loop_cps:8.1f} clips/s  ({
 print(f"features, ours (shared STFT, batched, cores): {ours_cps:8.1f} clips/s  ({len(audio)} notes)")
 print(f"speed-up: {ours_cps / loop_cps:.1f}x; features equal (max error {worst:.1e} of each feature's range)")
 if args.out:
-    out = Path(args.out)
-    data = json.loads(out.read_text()) if out.is_file() else {}
-    data["hw0_features"] = dict(cores=os.cpu_count(), n=len(audio), n_loop=len(looped), rounds=args.rounds,
-                                loop_clips_per_s=round(loop_cps, 2), ours_clips_per_s=round(ours_cps, 2),
-                                speedup=round(ours_cps / loop_cps, 2), max_error_of_range=float(worst),
-                                decode_clips_per_s=round(len(audio) / decode_s, 1), command=utils.command_line())
-    out.write_text(json.dumps(data, indent=1))
+    utils.merge_json(args.out, "hw0_features", dict(
+        cores=os.cpu_count(), n=len(audio), n_loop=len(looped), rounds=args.rounds,
+        loop_clips_per_s=round(loop_cps, 2), ours_clips_per_s=round(ours_cps, 2),
+        speedup=round(ours_cps / loop_cps, 2), max_error_of_range=float(worst),
+        decode_clips_per_s=round(len(audio) / decode_s, 1), command=utils.command_line()))

@@ -10,7 +10,6 @@
 If --data_dir holds fewer than --n notes, the folder is filled by repeating notes under new names (symlinks).
 """
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -88,11 +87,8 @@ print(f"stages: decode {n / decode_s:.0f} clips/s | front end {n / front_s:.0f} 
 print(f"model: {flops_per_clip / 1e6:.1f} MFLOP per clip -> {model_gflops:.1f} GFLOP/s achieved vs "
       f"{gemm_gflops:.1f} GFLOP/s float32 GEMM on this CPU ({100 * model_gflops / gemm_gflops:.0f} %)")
 if args.out:
-    out = Path(args.out)
-    data = json.loads(out.read_text()) if out.is_file() else {}
-    data["hw0_inference"] = dict(cores=os.cpu_count(), n=n, end_to_end_s=round(end_to_end, 2),
-                                 decode_clips_per_s=round(n / decode_s), front_end_clips_per_s=round(n / front_s),
-                                 model_clips_per_s=round(n / model_s), mflop_per_clip=round(flops_per_clip / 1e6, 1),
-                                 model_gflops=round(model_gflops, 1), gemm_gflops=round(gemm_gflops, 1),
-                                 command=utils.command_line())
-    out.write_text(json.dumps(data, indent=1))
+    utils.merge_json(args.out, "hw0_inference", dict(
+        cores=os.cpu_count(), n=n, end_to_end_s=round(end_to_end, 2), decode_clips_per_s=round(n / decode_s),
+        front_end_clips_per_s=round(n / front_s), model_clips_per_s=round(n / model_s),
+        mflop_per_clip=round(flops_per_clip / 1e6, 1), model_gflops=round(model_gflops, 1),
+        gemm_gflops=round(gemm_gflops, 1), command=utils.command_line()))

@@ -15,7 +15,6 @@ amortised over the measured epochs, the ratios, and the model alone on ready bat
 reach on this machine). No timing is asserted anywhere.
 """
 import argparse
-import json
 import math
 import os
 import sys
@@ -151,16 +150,11 @@ print(f"ours incl. one-time decode ({n / decode_s:.0f} clips/s) + log-mel ({n / 
 print(f"speed-up: {ours_cps / loop_cps:.2f}x training loop, {ours_e2e_cps / loop_cps:.2f}x including ours' one-time "
       f"decode + log-mel ({epochs} epoch(s); the one-time part amortises further over a real run's epochs)")
 if args.out:
-    out = Path(args.out)
-    data = json.loads(out.read_text()) if out.is_file() else {}
-    data["hw0_train"] = dict(cores=os.cpu_count(), n=n, epochs=epochs, batch_size=args.batch_size,
-                             workers=args.workers, width=args.width, n_blocks=args.n_blocks, n_mels=args.n_mels,
-                             model_only_clips_per_s=round(model_cps, 2), per_item_clips_per_s=round(loop_cps, 2),
-                             ours_clips_per_s=round(ours_cps, 2),
-                             ours_end_to_end_clips_per_s=round(ours_e2e_cps, 2), speedup=round(ours_cps / loop_cps, 2),
-                             speedup_end_to_end=round(ours_e2e_cps / loop_cps, 2),
-                             decode_clips_per_s=round(n / decode_s, 1), logmel_clips_per_s=round(n / mel_s, 1),
-                             command=utils.command_line())
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(data, indent=1))
-    print(f"merged into {out}")
+    utils.merge_json(args.out, "hw0_train", dict(
+        cores=os.cpu_count(), n=n, epochs=epochs, batch_size=args.batch_size, workers=args.workers,
+        width=args.width, n_blocks=args.n_blocks, n_mels=args.n_mels, model_only_clips_per_s=round(model_cps, 2),
+        per_item_clips_per_s=round(loop_cps, 2), ours_clips_per_s=round(ours_cps, 2),
+        ours_end_to_end_clips_per_s=round(ours_e2e_cps, 2), speedup=round(ours_cps / loop_cps, 2),
+        speedup_end_to_end=round(ours_e2e_cps / loop_cps, 2), decode_clips_per_s=round(n / decode_s, 1),
+        logmel_clips_per_s=round(n / mel_s, 1), command=utils.command_line()))
+    print(f"merged into {args.out}")

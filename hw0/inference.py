@@ -35,13 +35,13 @@ test_dir = Path(args.test_dir) if args.test_dir else utils.DEMO_DIR
 if not args.test_dir:
     print(f"no --test_dir given: using the embedded demo set {test_dir}")
 paths, labels = utils.list_nsynth(test_dir)
+name = checkpoint.stem
 
 if args.model == "cnn":
     import torch
     from model import load_checkpoint
     device = utils.pick_device(args.device)
     model, ckpt = load_checkpoint(checkpoint, device)
-    name = Path(checkpoint).stem
     audio, paths, labels = utils.load_audio(paths, labels)
     probs = []
     with torch.inference_mode():
@@ -65,7 +65,6 @@ else:
         why = str(e).splitlines()[0][:120] if str(e) else ""
         utils.die(f"{checkpoint} is not a usable hw0 ML checkpoint ({type(e).__name__}: {why}); retrain with "
                   f"hw0/train_ml.py")
-    name = Path(checkpoint).stem
     audio, paths, labels = utils.load_audio(paths, labels)
     probs = utils.scores_of(pipeline, utils.extract_features(audio, feat_cfg))
 

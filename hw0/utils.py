@@ -273,7 +273,8 @@ def feature_filters(sr, n_fft, n_mels):
         hi = len(freq) if k == 6 else idx[-1] + 1        # the top band runs to Nyquist,
         n_side = max(int(np.rint(0.02 * (hi - lo))), 1)
         bands.append((int(lo), int(hi) if k == 6 else int(hi) - 1, n_side))   # the others drop their last bin
-    return dict(freq=torch.as_tensor(freq, dtype=torch.float32),
+    freq = torch.as_tensor(freq, dtype=torch.float32)
+    return dict(freq=freq, freq_powers=torch.stack([torch.ones_like(freq), freq, freq ** 2], 1),   # [bins, 3]
                 # mel and chroma (A440, no tuning estimate) filter banks side by side: one matrix product for both
                 mel_chroma=torch.as_tensor(np.concatenate([librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels),
                                                            librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=0.0)]).T),
@@ -359,7 +360,7 @@ def frame_features(y, cfg=FEAT_DEFAULTS):
             power_and_magnitude(spec.numpy(), clip_P, clip_S)                  # |X|^2, |X|  [frames, bins]
         # centroid and bandwidth from the magnitude's first three moments over frequency (librosa normalises each
         # frame to unit sum and leaves all-zero frames at zero, hence the guarded division)
-        m0, m1, m2 = (S @ torch.stack([torch.ones_like(freq), freq, freq ** 2], 1)).unbind(-1)
+        m0, m1, m2 = (S @ fb["freq_powers"]).unbind(-1)
         m0_safe = torch.where(m0 < tiny, 1.0, m0)
         centroid = m1 / m0_safe
         bandwidth = ((m2 - 2 * centroid * m1 + centroid ** 2 * m0) / m0_safe).clamp_min(0).sqrt()
@@ -416,11 +417,16 @@ def envelope_features(rms_db, hop_s):
     return np.stack([attack, peak * hop_s, slopes, release_ratio, temporal_centroid, peak_db], axis=1)
 
 
+def pool_over_time(frames, cfg=FEAT_DEFAULTS):
+    """[B, n_frame_features, frames] -> [B, D]: mean and std over time of each frame feature + envelope statistics of
+    the last one (RMS in dB)."""
+    env = envelope_features(frames[:, -1, :], cfg["hop_length"] / cfg["sr"])
+    return np.concatenate([frames.mean(-1), frames.std(-1), env], axis=1).astype(np.float32)
+
+
 def pooled_features(y, cfg=FEAT_DEFAULTS):
     """[B, samples] -> [B, D] clip-level vector: mean and std over time of frame features + envelope statistics."""
-    f = frame_features(y, cfg)
-    env = envelope_features(f[:, -1, :], cfg["hop_length"] / cfg["sr"])
-    return np.concatenate([f.mean(-1), f.std(-1), env], axis=1).astype(np.float32)
+    return pool_over_time(frame_features(y, cfg), cfg)
 
 
 def reference_features(y, cfg=FEAT_DEFAULTS):
@@ -441,8 +447,7 @@ def reference_features(y, cfg=FEAT_DEFAULTS):
         librosa.feature.chroma_stft(y=y, sr=sr, n_fft=n_fft, hop_length=hop, tuning=0.0),
         librosa.feature.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop),
         librosa.amplitude_to_db(rms)])
-    env = envelope_features(frames[None, -1], hop / sr)[0]
-    return np.concatenate([frames.mean(-1), frames.std(-1), env]).astype(np.float32)
+    return pool_over_time(frames[None], cfg)[0]
 
 
 def extract_features(audio, cfg=FEAT_DEFAULTS, chunk=8, desc="features"):
@@ -554,6 +559,13 @@ def save_confusion_png(cm, path, title):
 def write_json(path, obj):
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(obj, indent=1))
+
+
+def merge_json(path, key, obj):
+    """Set one key of a JSON file that several scripts write into (results/bench.json), keeping the other keys."""
+    data = json.loads(Path(path).read_text()) if Path(path).is_file() else {}
+    data[key] = obj
+    write_json(path, data)
 
 
 def command_line():

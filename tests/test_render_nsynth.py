@@ -1,6 +1,5 @@
 """tools/render_nsynth.py (+ tools/synth_patches.py) through the CLI on a handful of notes (TimGM6mb from pretty_midi)."""
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -8,10 +7,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from conftest import ROOT, run_script
+
 pytest.importorskip("tinysoundfont")
 pretty_midi = pytest.importorskip("pretty_midi")
 
-ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tools" / "render_nsynth.py"
 FONT = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
 SPLITS = "train=timgm:0.5,synthetic:0.5;valid=timgm:0.25,synthetic:0.25;test=timgm:0.25,synthetic:0.25"
@@ -21,12 +21,10 @@ KEYS = {"note", "note_str", "instrument", "instrument_str", "pitch", "velocity",
 
 
 def render(out, workers):
-    cmd = [sys.executable, str(SCRIPT), "--out", str(out), "--fonts", str(FONT), "--splits", SPLITS,
-           "--programs", "0-7,24-27", "--families", "keyboard,guitar,vocal,synth_lead",
-           "--synthetic_per_family", "4", "--pitch_step", "24", "--velocities", "25,127",
-           "--lineage_notes", "synthetic=3", "--seed", "3", "--workers", str(workers)]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
+    run_script(SCRIPT, "--out", out, "--fonts", FONT, "--splits", SPLITS, "--programs", "0-7,24-27",
+               "--families", "keyboard,guitar,vocal,synth_lead", "--synthetic_per_family", "4", "--pitch_step", "24",
+               "--velocities", "25,127", "--lineage_notes", "synthetic=3", "--seed", "3", "--workers", workers,
+               timeout=300)
     return out
 
 
@@ -93,8 +91,7 @@ def test_deterministic_across_workers(data, tmp_path):
 
 
 def test_missing_font_is_one_line_error(tmp_path):
-    r = subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path / "x"), "--fonts", str(tmp_path / "no.sf2")],
-                       capture_output=True, text=True, timeout=60)
+    r = run_script(SCRIPT, "--out", tmp_path / "x", "--fonts", tmp_path / "no.sf2", check=False, timeout=60)
     assert r.returncode != 0 and "error:" in r.stderr and "Traceback" not in r.stderr
 
 

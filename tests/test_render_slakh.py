@@ -1,17 +1,16 @@
 """tools/render_slakh.py through the CLI on a few short tracks (TimGM6mb from pretty_midi)."""
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
 
+from conftest import ROOT, run_script
+
 pytest.importorskip("tinysoundfont")
 pretty_midi = pytest.importorskip("pretty_midi")
 
-ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tools" / "render_slakh.py"
 FONT = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
 REF = Path(__file__).resolve().parents[2] / "shared" / "reference" / "hw1_label_maps"
@@ -31,12 +30,9 @@ def course_map():
 
 
 def render(out, workers):
-    cmd = [sys.executable, str(SCRIPT), "--out", str(out), "--fonts", str(FONT),
-           "--splits", "train=timgm:0.6;validation=timgm:0.2;test=timgm:0.2",
-           "--tracks", "train=3,validation=1,test=1", "--test_tracks", "1", "--track_len", "11,16",
-           "--drum_prob", "0.7", "--seed", "5", "--workers", str(workers)]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stderr[-2000:]
+    run_script(SCRIPT, "--out", out, "--fonts", FONT, "--splits", "train=timgm:0.6;validation=timgm:0.2;test=timgm:0.2",
+               "--tracks", "train=3,validation=1,test=1", "--test_tracks", "1", "--track_len", "11,16",
+               "--drum_prob", "0.7", "--seed", "5", "--workers", workers, timeout=300)
     return out
 
 
