@@ -1,14 +1,21 @@
-"""Time HW1 feature extraction (all hidden states, pooled over time) with a full-size MERT-v1-95M-shaped encoder.
+"""Time HW1 with full-size MERT-v1-95M / -330M-shaped encoders (random weights): extraction, fine-tuning, memory, cache.
 
-Random weights with MERT-v1-95M's configuration (12 layers, width 768, 12 heads, FFN 3072, 7 conv layers of 512
-channels, strides 5,2,2,2,2,2,2 -> 75 Hz at 24 kHz): the cost is the same as the real model's. Runs on CPU, and on
-CUDA when available (bf16 autocast, as the training script). Prints clips/s; asserts nothing about time.
+Random weights with MERT-v1's shapes cost what the real models cost (same layers, same sizes):
+  95M:  12 post-LN layers, width 768, 12 heads, FFN 3072, 7 conv layers of 512 channels (group norm)
+  330M: 24 pre-LN layers (do_stable_layer_norm), width 1024, 16 heads, FFN 4096, 7 conv layers of 512 (layer norm)
+conv strides 5,2,2,2,2,2,2 -> 75 Hz at 24 kHz (374 frames per 5 s clip). Asserts nothing about time.
 
-  python bench/hw1_extract.py                      # 4 clips of 5 s
+  python bench/hw1_extract.py                      # 95M extraction, 4 clips of 5 s, CPU (+ CUDA when present)
   python bench/hw1_extract.py --n_clips 64 --batch_size 16 --devices cuda
   python bench/hw1_extract.py --encoder models/MERT-v1-95M   # time a real local copy instead
+  python bench/hw1_extract.py --full_size --out results/bench.json   # both sizes: extraction, fine-tune step,
+                                                                      # memory, cache size, projected README steps
+--full_size measures a handful of clips / one or two steps per configuration (CPU minutes) and projects the course
+data's totals from them; every figure in its JSON says whether it is measured, computed or projected.
 """
 import argparse
+import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -23,6 +30,12 @@ parser.add_argument("--devices", default="auto", help="comma list (cpu,cuda) or 
 parser.add_argument("--pooling", default="mean", choices=["mean", "meanstd"])
 parser.add_argument("--encoder", default=None, help="time a real encoder (hub id or folder) instead of random weights")
 parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+parser.add_argument("--full_size", action="store_true", help="95M and 330M: extraction, fine-tune steps, memory, cache")
+parser.add_argument("--sizes", default="95m,330m", help="--full_size: which shapes")
+parser.add_argument("--step_batch", type=int, default=None,
+                    help="--full_size: fine-tune batch actually run (default: 8 = the training default on CUDA, 2 on "
+                         "CPU, projected to 8 per clip)")
+parser.add_argument("--out", default=None, help="--full_size: merge the figures into this JSON under 'hw1_full_size'")
 args = parser.parse_args()
 
 import numpy as np
@@ -32,22 +45,169 @@ from transformers import HubertConfig, HubertModel, Wav2Vec2FeatureExtractor
 if args.threads:
     torch.set_num_threads(args.threads)
 devices = (["cpu"] + (["cuda"] if torch.cuda.is_available() else [])) if args.devices == "auto" else args.devices.split(",")
+COURSE_CLIPS = {"train": 14994, "validation": 3747, "test": 2247}
+TRAIN_BATCH = 8                 # finetune_mert.py's --finetune default
+EPOCHS = {"frozen": 40, "finetune": 5}
+
+
+def mert_config(size):
+    # layerdrop 0: every layer runs in every training step (HubertConfig's default 0.1 skips layers at random and
+    # makes one timed step a lottery); the real run can only be faster than this
+    common = dict(conv_dim=(512,) * 7, conv_stride=(5, 2, 2, 2, 2, 2, 2), conv_kernel=(10, 3, 3, 3, 3, 2, 2),
+                  conv_bias=False, num_conv_pos_embeddings=128, num_conv_pos_embedding_groups=16, layerdrop=0.0)
+    if size == "95m":
+        return HubertConfig(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
+                            feat_extract_norm="group", do_stable_layer_norm=False, **common)
+    return HubertConfig(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
+                        feat_extract_norm="layer", do_stable_layer_norm=True, **common)
+
+
+def random_encoder(size):
+    torch.manual_seed(0)
+    fe = Wav2Vec2FeatureExtractor(sampling_rate=U.SR, feature_size=1, do_normalize=True, return_attention_mask=False)
+    return HubertModel(mert_config(size)), fe
+
+
+rng = np.random.default_rng(0)
+clips = [(0.1 * rng.standard_normal(U.CLIP_SAMPLES)).astype(np.float32) for _ in range(max(args.n_clips, 8))]
+
+
+def sync(dev):
+    if dev == "cuda":
+        torch.cuda.synchronize()
+
+
+def time_extraction(model, fe, dev, n, bs):
+    model.to(dev)
+    U.extract_pooled(model, fe, clips[:bs], args.pooling, bs, dev, desc="warm-up")
+    sync(dev)
+    t0 = time.perf_counter()
+    z = U.extract_pooled(model, fe, clips[:n], args.pooling, bs, dev, desc=dev)
+    sync(dev)
+    return n / (time.perf_counter() - t0), z
+
+
+def finetune_step(model, fe, head, opt, dev, bs, count_saved=False):
+    """One training step as finetune_mert.py runs it; returns (seconds, bytes of activations saved for backward:
+    distinct storages, the weights themselves not counted)."""
+    weights = {p.untyped_storage().data_ptr() for p in list(model.parameters()) + list(head.parameters())}
+    storages = {}
+
+    def pack(t):
+        st = t.untyped_storage()
+        if st.data_ptr() not in weights:
+            storages[st.data_ptr()] = st.nbytes()
+        return t
+    model.train()
+    waves = clips[:bs]
+    y = torch.zeros(bs, 9, device=dev)
+    sync(dev)
+    t0 = time.perf_counter()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t) if count_saved else torch.enable_grad():
+        with U.autocast(dev):
+            z = U.pooled_states(model, U.prepare(fe, waves, dev), args.pooling)
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(U.head_logits(head, z), y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    sync(dev)
+    return time.perf_counter() - t0, sum(storages.values())
+
+
+def full_size():
+    from model import ProbeHead
+    command = "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
+    out = {"command": command, "commands": {s: command for s in args.sizes.split(",")},
+           "machine": {"cpu_cores": os.cpu_count(), "torch": torch.__version__, "threads": torch.get_num_threads(),
+                       "load_avg_at_start": [round(v, 2) for v in os.getloadavg()],
+                       "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None},
+           "note": ("measured = timed here on the clips / steps named; computed = exact arithmetic; projected = "
+                    "measured rate x the course's clip counts (train 14,994 / validation 3,747 / test 2,247). "
+                    "Random weights of MERT-v1's shapes: cost equals the real model's, outputs do not."),
+           "sizes": {}}
+    for size in args.sizes.split(","):
+        model, fe = random_encoder(size)
+        cfg = model.config
+        n_states, hidden = cfg.num_hidden_layers + 1, cfg.hidden_size
+        r = {"hub_id": U.hub_id_for(hidden, cfg.num_hidden_layers), "params_M": round(model.num_parameters() / 1e6, 1),
+             "hidden_states": n_states, "width": hidden, "load_avg_at_start": round(os.getloadavg()[0], 2),
+             "devices": {}}
+        # feature cache on disk (frozen probe): float16 [N, n_states, D] per split, D doubled by meanstd pooling
+        per_clip = n_states * hidden * 2
+        r["cache_MB_computed"] = {p: {s: round((n * per_clip * (2 if p == "meanstd" else 1) + 128) / 1e6, 1)
+                                      for s, n in COURSE_CLIPS.items()} for p in ("mean", "meanstd")}
+        r["encoder_state_MB_fp16_computed"] = round(model.num_parameters() * 2 / 1e6, 1)
+        for dev in devices:
+            if dev == "cuda" and not torch.cuda.is_available():
+                continue
+            d = {"precision": U.precision_name(dev)}
+            n = args.n_clips
+            cps, z = time_extraction(model, fe, dev, n, args.batch_size)
+            d["extract_clips_per_s_measured"] = {"value": round(cps, 3), "clips": n, "batch": args.batch_size}
+            total = sum(COURSE_CLIPS.values())
+            d["frozen_extract_all_splits_min_projected"] = round(total / cps / 60, 1)
+            bs = args.step_batch or (TRAIN_BATCH if dev == "cuda" else 2)
+            d["finetune"] = {}
+            for k in (4, 0):                                # top-4 layers, and all layers
+                head = ProbeHead(n_states, hidden, layer_norm=True).to(dev)
+                U.freeze_for_finetune(model, k)
+                opt = torch.optim.AdamW(U.param_groups(head.named_parameters(), 1e-3, 0.01) +
+                                        U.param_groups(model.named_parameters(), 1e-5, 0.01))
+                if dev == "cuda":
+                    torch.cuda.reset_peak_memory_stats()
+                finetune_step(model, fe, head, opt, dev, bs)                       # warm-up (allocates Adam state)
+                s, saved = finetune_step(model, fe, head, opt, dev, bs, count_saved=True)
+                trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+                # weights fp32 + grads + Adam's two moments for the trainable part; activations saved for backward
+                static = (model.num_parameters() + 3 * trainable) * 4
+                e = {"trainable_M": round(trainable / 1e6, 1),
+                     "step_s_measured": {"value": round(s, 2), "batch": bs},
+                     "step_s_at_batch8_projected": round(s * TRAIN_BATCH / bs, 2) if bs != TRAIN_BATCH else round(s, 2),
+                     "saved_activations_MB_per_clip_measured": round(saved / bs / 1e6, 1),
+                     "memory_GB_at_batch8_computed": round((static + saved / bs * TRAIN_BATCH) / 1e9, 2)}
+                if dev == "cuda":
+                    e["peak_memory_GB_measured"] = {"value": round(torch.cuda.max_memory_allocated() / 1e9, 2),
+                                                    "batch": bs}
+                steps = EPOCHS["finetune"] * -(-COURSE_CLIPS["train"] // TRAIN_BATCH)
+                e["finetune_5_epochs_h_projected"] = round(
+                    (steps * e["step_s_at_batch8_projected"] + EPOCHS["finetune"] * COURSE_CLIPS["validation"] / cps)
+                    / 3600, 1)
+                d["finetune"]["all_layers" if k == 0 else f"top_{k}_layers"] = e
+                del opt, head
+            d["inference_test_split_min_projected"] = round(COURSE_CLIPS["test"] / cps / 60, 1)
+            r["devices"][dev] = d
+            model.to("cpu")
+            print(f"{size} {dev}: {json.dumps(d)}", flush=True)
+        import resource
+        r["process_peak_rss_GB_measured"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2)
+        out["sizes"][size] = r
+    return out
+
+
+if args.full_size:
+    res = full_size()
+    print(json.dumps(res, indent=1))
+    if args.out:   # read-modify-write: the other benchmarks' keys in the same file survive
+        path = Path(args.out)
+        data = json.loads(path.read_text()) if path.is_file() else {}
+        old = data.get("hw1_full_size", {})
+        if old.get("sizes"):   # a run of one size (--sizes 330m) keeps the other size's figures and its command
+            res["sizes"] = dict(old["sizes"], **res["sizes"])
+            res["commands"] = dict(old.get("commands", {}), **{s: res["command"] for s in args.sizes.split(",")})
+        data["hw1_full_size"] = res
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(data, indent=1) + "\n")
+        os.replace(tmp, path)
+        print(f"wrote 'hw1_full_size' into {path}")
+    sys.exit(0)
 
 if args.encoder:
     model, fe, rev = U.load_encoder(args.encoder, None, "cpu")
     what = f"{args.encoder} ({rev})"
 else:
-    cfg = HubertConfig(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
-                       conv_dim=(512,) * 7, conv_stride=(5, 2, 2, 2, 2, 2, 2), conv_kernel=(10, 3, 3, 3, 3, 2, 2),
-                       conv_bias=False, feat_extract_norm="group", num_conv_pos_embeddings=128,
-                       num_conv_pos_embedding_groups=16)
-    torch.manual_seed(0)
-    model = HubertModel(cfg)
-    fe = Wav2Vec2FeatureExtractor(sampling_rate=U.SR, feature_size=1, do_normalize=True, return_attention_mask=False)
+    model, fe = random_encoder("95m")
     what = "MERT-v1-95M-shaped HubertConfig, random weights"
 n_params = sum(p.numel() for p in model.parameters())
-rng = np.random.default_rng(0)
-clips = [(0.1 * rng.standard_normal(U.CLIP_SAMPLES)).astype(np.float32) for _ in range(args.n_clips)]
 print(f"encoder: {what}, {n_params / 1e6:.1f}M params; {args.n_clips} clips of {U.CLIP_SECONDS:.0f} s at {U.SR} Hz, "
       f"batch {args.batch_size}, pooling {args.pooling}, torch threads {torch.get_num_threads()}")
 
@@ -55,16 +215,7 @@ for dev in devices:
     if dev == "cuda" and not torch.cuda.is_available():
         print("cuda: not available, skipped")
         continue
-    model.to(dev)
-    U.extract_pooled(model, fe, clips[:args.batch_size], args.pooling, args.batch_size, dev, desc="warm-up")
-    if dev == "cuda":
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    z = U.extract_pooled(model, fe, clips, args.pooling, args.batch_size, dev, desc=dev)
-    if dev == "cuda":
-        torch.cuda.synchronize()
-    dt = time.perf_counter() - t0
+    cps, z = time_extraction(model, fe, dev, args.n_clips, args.batch_size)
     name = torch.cuda.get_device_name() if dev == "cuda" else "cpu"
-    print(f"{dev} ({name}{', bf16 autocast' if dev == 'cuda' else ', fp32'}): {args.n_clips / dt:.2f} clips/s "
-          f"({dt / args.n_clips * 1000:.0f} ms/clip, features {tuple(z.shape)} float16); "
-          f"~{15000 / (args.n_clips / dt) / 60:.1f} min for 15k clips")
+    print(f"{dev} ({name}, {U.precision_name(dev)}): {cps:.2f} clips/s ({1000 / cps:.0f} ms/clip, features "
+          f"{tuple(z.shape)} float16); ~{15000 / cps / 60:.1f} min for 15k clips")

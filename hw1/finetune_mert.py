@@ -8,6 +8,8 @@ Per-class thresholds and the best epoch are chosen on the validation split only.
   python hw1/finetune_mert.py --data_root data/slakh                       # frozen probe
   python hw1/finetune_mert.py --data_root data/slakh --finetune --top_k_layers 4
   python hw1/finetune_mert.py --data_root data/slakh --encoder models/MERT-v1-95M   # local copy of the encoder
+The checkpoint records the encoder's hub id (--hub_id, or known from the architecture for MERT-v1-95M / -330M) beside
+the local folder, so inference on another machine finds the encoder without that folder.
 """
 import argparse
 import copy
@@ -26,6 +28,9 @@ parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 parser.add_argument("--data_root", default="data/slakh", help="folder with {train,validation,test}/ and *_labels.json")
 parser.add_argument("--encoder", default=U.DEFAULT_ENCODER, help="hub id or local folder (huggingface-cli download)")
 parser.add_argument("--revision", default=None, help="hub revision (branch, tag or commit); default main")
+parser.add_argument("--hub_id", default=None,
+                    help="hub id of a local --encoder folder, stored in the checkpoint so inference can fall back to it "
+                         "(default: m-a-p/MERT-v1-95M or -330M, known from the architecture)")
 parser.add_argument("--finetune", action="store_true", help="train the encoder end to end (default: frozen probe)")
 parser.add_argument("--top_k_layers", type=int, default=0, help="--finetune: train only the top k layers (0 = all)")
 parser.add_argument("--pooling", default="mean", choices=["mean", "meanstd"])
@@ -34,7 +39,12 @@ parser.add_argument("--batch_size", type=int, default=None, help="default 256 fr
 parser.add_argument("--extract_batch_size", type=int, default=16)
 parser.add_argument("--lr", type=float, default=1e-3, help="head learning rate")
 parser.add_argument("--encoder_lr", type=float, default=1e-5, help="--finetune: encoder learning rate")
-parser.add_argument("--weight_decay", type=float, default=1e-2)
+parser.add_argument("--weight_decay", type=float, default=1e-2, help="AdamW decay of weight matrices only")
+parser.add_argument("--warmup", type=float, default=0.1,
+                    help="--finetune: fraction of the steps with linear LR warm-up, then cosine decay to 0")
+parser.add_argument("--no_layer_norm", action="store_true",
+                    help="no parameter-free LayerNorm of each hidden state before the weighted layer sum")
+parser.add_argument("--workers", type=int, default=None, help="clip-reading worker processes (default min(4, cores-1))")
 parser.add_argument("--hidden", type=int, default=512)
 parser.add_argument("--dropout", type=float, default=0.2)
 parser.add_argument("--pos_weight", action="store_true", help="weight positives by neg/pos ratio per class")
@@ -57,6 +67,8 @@ from model import ProbeHead
 torch.manual_seed(args.seed)
 np.random.seed(args.seed)
 device = U.pick_device(args.device)
+amp = U.amp_dtype(device)                  # bf16 from compute capability 8.0, fp16 below, fp32 on CPU
+workers = U.default_workers() if args.workers is None else args.workers
 mode = "finetune" if args.finetune else "frozen"
 name = args.name or mode
 epochs = args.epochs or (5 if args.finetune else 40)
@@ -65,7 +77,8 @@ ckpt_path = Path(args.checkpoint or U.REPO / "checkpoints" / "hw1" / f"{name}.pt
 results_dir = Path(args.results_dir)
 class_names = U.load_class_names(args.class_map_dir)
 n_classes = len(class_names)
-print(f"hw1 {mode}: encoder {args.encoder} (revision {args.revision or 'main'}), device {device}")
+print(f"hw1 {mode}: encoder {args.encoder} (revision {args.revision or 'main'}), device {device} "
+      f"({U.precision_name(device)} encoder, fp32 head)")
 
 # ---------------------------------------------------------------------------------------------------------------------
 # data: clip lists + labels; header check of every clip before any model work
@@ -98,7 +111,8 @@ if mode == "frozen":
         print(f"cache miss: {s}: extracting {len(files)} clips -> {path}")
         if encoder is None:
             encoder, fe, revision = U.load_encoder(args.encoder, args.revision, device)
-        f = U.extract_pooled(encoder, fe, files, args.pooling, args.extract_batch_size, device, desc=f"extract {s}")
+        f = U.extract_pooled(encoder, fe, files, args.pooling, args.extract_batch_size, device, desc=f"extract {s}",
+                             workers=workers)
         tmp = path.with_name(path.stem + ".tmp.npy")
         np.save(tmp, f)
         os.replace(tmp, path)
@@ -110,32 +124,38 @@ if mode == "frozen":
     n_states, dim = feats["train"].shape[1:]
 else:
     encoder, fe, revision = U.load_encoder(args.encoder, args.revision, device)
-    for p in encoder.parameters():
-        p.requires_grad = False
-    layers = encoder.encoder.layers
-    k = args.top_k_layers if 0 < args.top_k_layers <= len(layers) else len(layers)
-    trainable = list(layers[len(layers) - k:])
-    if k == len(layers):   # all: everything above the CNN front end (kept frozen, as in HuBERT/MERT fine-tuning)
-        trainable += [encoder.feature_projection, encoder.encoder.pos_conv_embed, encoder.encoder.layer_norm]
-        if getattr(encoder, "masked_spec_embed", None) is not None:   # SpecAugment mask vector (train-time masking)
-            encoder.masked_spec_embed.requires_grad = True
-    for m in trainable:
-        for p in m.parameters():
-            p.requires_grad = True
+    k = U.freeze_for_finetune(encoder, args.top_k_layers)   # the CNN front end is always frozen
     n_states = encoder.config.num_hidden_layers + 1
     dim = encoder.config.hidden_size * (2 if args.pooling == "meanstd" else 1)
-    print(f"fine-tuning the top {k} of {len(layers)} layers: "
+    print(f"fine-tuning the top {k} of {n_states - 1} layers: "
           f"{sum(p.numel() for p in encoder.parameters() if p.requires_grad) / 1e6:.2f}M trainable encoder params")
 extract_s = time.time() - t0
+
+# where the encoder comes from on another machine: the local folder (absolute) and the hub id it is a copy of
+encoder_path = str(Path(args.encoder).resolve()) if os.path.isdir(args.encoder) else None
+hub_id = args.hub_id or (None if U.looks_like_path(args.encoder) else args.encoder) or \
+    U.hub_id_for(dim // (2 if args.pooling == "meanstd" else 1), n_states - 1)
+if encoder_path and not hub_id:
+    print(f"warning: --encoder {args.encoder} is not MERT-v1-95M/-330M-shaped and no --hub_id was given: the "
+          f"checkpoint will need this folder (or --encoder) at inference")
 
 # ---------------------------------------------------------------------------------------------------------------------
 # head, loss, optimiser (seeded here: loading an encoder consumes random numbers, a cache hit does not)
 torch.manual_seed(args.seed)
-head = ProbeHead(n_states, dim, n_classes, args.hidden, args.dropout).to(device)
-groups = [{"params": head.parameters(), "lr": args.lr}]
-if encoder is not None and mode == "finetune":
-    groups.append({"params": [p for p in encoder.parameters() if p.requires_grad], "lr": args.encoder_lr})
-opt = torch.optim.AdamW(groups, weight_decay=args.weight_decay)
+layer_norm = not args.no_layer_norm
+head = ProbeHead(n_states, dim, n_classes, args.hidden, args.dropout, layer_norm).to(device)
+groups = U.param_groups(head.named_parameters(), args.lr, args.weight_decay)
+if mode == "finetune":
+    groups += U.param_groups(encoder.named_parameters(), args.encoder_lr, args.weight_decay)
+opt = torch.optim.AdamW(groups)
+n_batches = (len(data["train"][1]) + bs - 1) // bs
+sched = None
+if mode == "finetune":   # warm-up protects the pretrained layers from the first, noisiest updates of the random head
+    total = epochs * n_batches
+    warm = max(1, round(args.warmup * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: U.warmup_cosine(step, total, warm))
+# fp16 autocast (GPUs below compute capability 8.0) needs loss scaling so small gradients don't underflow
+scaler = torch.amp.GradScaler(device.type, enabled=mode == "finetune" and amp == torch.float16)
 y_train = data["train"][1]
 pos_weight = None
 if args.pos_weight:
@@ -148,17 +168,22 @@ gen = torch.Generator().manual_seed(args.seed)
 def batches(split, shuffle):
     files, y = data[split]
     order = torch.randperm(len(y), generator=gen) if shuffle else torch.arange(len(y))
-    for idx in order.split(bs):
-        idx = idx.numpy()
-        x = feats[split][idx] if mode == "frozen" else [U.load_clip(files[i]) for i in idx]
-        yield x, torch.from_numpy(y[idx]).to(device)
+    index_batches = [idx.tolist() for idx in order.split(bs)]
+    if mode == "frozen":
+        for idx in index_batches:
+            yield feats[split][idx], torch.from_numpy(y[idx]).to(device)
+    else:   # worker processes read the next clips while the encoder runs on these
+        for idx, waves in U.clip_batches(files, index_batches, workers):
+            yield waves, torch.from_numpy(y[idx]).to(device)
 
 
 def logits_of(x):
+    """Encoder under autocast (fine-tuning), then the head in fp32, as inference runs it."""
+    if mode == "frozen":
+        return U.head_logits(head, x.to(device))
     with U.autocast(device):
-        if mode == "frozen":
-            return head(x.to(device).float()).float()
-        return head(U.pooled_states(encoder, U.prepare(fe, x, device), args.pooling)).float()
+        z = U.pooled_states(encoder, U.prepare(fe, x, device), args.pooling)
+    return U.head_logits(head, z)
 
 
 @torch.no_grad()
@@ -187,13 +212,15 @@ for epoch in range(1, epochs + 1):
     if mode == "finetune":
         encoder.train()
     tot, n = 0.0, 0
-    n_batches = (len(y_train) + bs - 1) // bs
     for x, y in tqdm(batches("train", shuffle=True), total=n_batches, desc=f"epoch {epoch}", leave=False,
                      disable=mode == "frozen"):
         loss = loss_fn(logits_of(x), y)
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        if sched is not None:
+            sched.step()
         tot += loss.item() * len(y)
         n += len(y)
     probs, val_loss = predict("validation")
@@ -210,20 +237,26 @@ for epoch in range(1, epochs + 1):
 train_s = time.time() - t1
 
 head.load_state_dict(best["head"])
+encoder_state = None
 if mode == "finetune":
-    encoder.load_state_dict(best["encoder_state"], strict=False)
+    # saved in fp16 (half the size: 95M all layers ~190 MB instead of 380 MB; the rounding, ~5e-4 relative, is far
+    # below what fine-tuning changes); inference loads it back to fp32. --eval_test uses the rounded weights too.
+    encoder_state = {k: v.half() for k, v in best["encoder_state"].items()}
+    encoder.load_state_dict({k: v.float() for k, v in encoder_state.items()}, strict=False)
 layer_weights = [float(v) for v in head.layer_weights().detach().cpu()]
 thresholds = [float(v) for v in best["thresholds"]]
 print(f"best epoch {best['epoch']}: val macro-F1 {best['val']['macro_f1']:.4f}, micro-F1 {best['val']['micro_f1']:.4f}")
 print("layer weights: " + " ".join(f"{w:.3f}" for w in layer_weights))
 
 ckpt_path.parent.mkdir(parents=True, exist_ok=True)
-torch.save({"mode": mode, "encoder": str(args.encoder), "revision": str(revision), "pooling": args.pooling,
+torch.save({"mode": mode, "encoder": str(args.encoder), "encoder_path": encoder_path, "hub_id": hub_id,
+            "revision": str(revision), "pooling": args.pooling, "layer_norm": layer_norm,
             "class_names": class_names, "n_states": int(n_states), "dim": int(dim), "hidden": args.hidden,
             "dropout": args.dropout, "head": {k: v.cpu() for k, v in best["head"].items()},
             "thresholds": thresholds, "layer_weights": layer_weights, "epoch": best["epoch"],
             "val_macro_f1": best["val"]["macro_f1"], "top_k_layers": args.top_k_layers,
-            "encoder_state": best["encoder_state"]}, ckpt_path)
+            "encoder_state": encoder_state, "encoder_state_dtype": "float16" if encoder_state else None,
+            "precision": U.precision_name(device)}, ckpt_path)
 print(f"saved checkpoint {ckpt_path}")
 
 test = None
@@ -255,12 +288,13 @@ plt.close(fig)
 U.save_bar(layer_weights, [str(i) for i in range(len(layer_weights))], results_dir / f"{name}_layer_weights.png",
            f"HW1 {name}: learned layer weights (0 = CNN/projection output)", "softmax weight")
 
-result = {"name": name, "mode": mode, "encoder": str(args.encoder), "revision": str(revision),
+result = {"name": name, "mode": mode, "encoder": str(args.encoder), "hub_id": hub_id, "revision": str(revision),
           "command": "python " + shlex.join(sys.argv),
           "data": {"root": str(args.data_root), "provenance": U.provenance(args.data_root), "counts": counts},
           "seed": args.seed, "class_names": class_names, "pooling": args.pooling, "layer_weights": layer_weights,
           "thresholds": thresholds, "best_epoch": best["epoch"], "val": best["val"], "test": test,
           "train_time_s": round(train_s, 2), "extract_time_s": round(extract_s, 2), "device": str(device),
+          "precision": U.precision_name(device), "layer_norm": layer_norm,
           "checkpoint": str(ckpt_path), "top_k_layers": args.top_k_layers if mode == "finetune" else None,
           "history": history,
           "figures": {"curves": f"{name}_curves.png", "layer_weights": f"{name}_layer_weights.png"}}

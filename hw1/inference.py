@@ -1,9 +1,11 @@
 """HW1 inference: 9-class instrument activity with a trained MERT probe (or fine-tuned MERT).
 
   python hw1/inference.py --test_dir data/slakh/test --labels data/slakh/test_labels.json   # report + CSV
-  python hw1/inference.py --test_dir some/clips                                              # predictions CSV only
+  python hw1/inference.py --test_dir data/slakh/test      # labels found next to it: data/slakh/test_labels.json
+  python hw1/inference.py --test_dir some/clips           # no <split>_labels.json beside it: predictions CSV only
   python hw1/inference.py --test_track_dir data/test_track     # TrackXXXXX.flac + TrackXXXXX.mid -> activity plots
-Add --encoder models/MERT-v1-95M to use a local copy of the encoder the checkpoint was trained on.
+Add --encoder models/MERT-v1-95M to use a local copy of the encoder the checkpoint was trained on. Without it, the
+checkpoint's encoder folder is used when it exists here, else the hub id stored beside it (local hub cache first).
 """
 import argparse
 import csv
@@ -18,7 +20,9 @@ import utils as U
 
 parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 parser.add_argument("--test_dir", default=None, help="folder of 5 s 24 kHz .npy clips (course format)")
-parser.add_argument("--labels", default=None, help="labels JSON {\"<name>.npy\": [9 ints]}; omit for predictions only")
+parser.add_argument("--labels", default=None,
+                    help="labels JSON {\"<name>.npy\": [9 ints]} (default: <split>_labels.json next to --test_dir, "
+                         "as the course data has it; without one, predictions only)")
 parser.add_argument("--test_track_dir", default=None, help="folder of TrackXXXXX.flac + TrackXXXXX.mid (whole tracks)")
 parser.add_argument("--checkpoint", default=None,
                     help="default checkpoints/hw1/finetune.pt if present, else checkpoints/hw1/frozen.pt")
@@ -30,6 +34,7 @@ parser.add_argument("--class_map_dir", default=None, help="folder with the cours
 parser.add_argument("--drums_as_percussion", action="store_true",
                     help="track mode: count drum kits (is_drum) as Percussion; the released labels do not")
 parser.add_argument("--batch_size", type=int, default=16)
+parser.add_argument("--workers", type=int, default=None, help="clip-reading worker processes (default min(4, cores-1))")
 parser.add_argument("--device", default="auto")
 args = parser.parse_args()
 if not args.test_dir and not args.test_track_dir:
@@ -41,6 +46,7 @@ import torch
 from model import ProbeHead
 
 device = U.pick_device(args.device)
+workers = U.default_workers() if args.workers is None else args.workers
 out_dir = Path(args.out_dir)
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -48,6 +54,12 @@ out_dir = Path(args.out_dir)
 files = labelled = y = None
 if args.test_dir:
     files = U.list_clips(args.test_dir)
+    if not args.labels:   # the course layout: slakh/test/ has its labels in slakh/test_labels.json
+        beside = Path(args.test_dir).resolve()
+        beside = beside.parent / f"{beside.name}_labels.json"
+        if beside.is_file():
+            args.labels = str(beside)
+            print(f"labels: {beside} (found next to {args.test_dir}; --labels chooses another file)")
     if args.labels:
         labelled, y, _ = U.match_labels(files, U.read_labels(args.labels), args.test_dir, args.labels)
     U.check_clips(files, where=args.test_dir)
@@ -69,8 +81,9 @@ if args.test_track_dir:
         sys.exit(f"error: {tdir}: no TrackXXXXX.flac with a TrackXXXXX.mid of the same name")
     prog2idx = U.load_program_map(args.class_map_dir)
     import soundfile as sf
-    for _, audio_path, midi_path in pairs:     # both files open (NaN samples are caught when a track is read)
-        U.load_midi(midi_path)
+    midis = {}
+    for name, audio_path, midi_path in pairs:     # both files open (NaN samples are caught when a track is read)
+        midis[name] = U.load_midi(midi_path)     # parsed once, used again for the ground truth below
         try:
             sf.info(str(audio_path))
         except Exception as e:
@@ -93,16 +106,32 @@ try:
     class_names, thresholds = list(ckpt["class_names"]), np.array(ckpt["thresholds"], dtype=np.float32)
     if thresholds.shape != (len(class_names),) or ckpt["pooling"] not in ("mean", "meanstd"):
         raise ValueError(f"{len(thresholds)} thresholds for {len(class_names)} classes, pooling {ckpt['pooling']}")
-    head = ProbeHead(ckpt["n_states"], ckpt["dim"], len(class_names), ckpt["hidden"], ckpt["dropout"])
+    head = ProbeHead(ckpt["n_states"], ckpt["dim"], len(class_names), ckpt["hidden"], ckpt["dropout"],
+                     ckpt.get("layer_norm", False))   # checkpoints from before the flag: no per-layer LayerNorm
     head.load_state_dict(ckpt["head"])
 except Exception as e:
     sys.exit(f"error: {ckpt_path}: not an HW1 checkpoint from hw1/finetune_mert.py ({e.__class__.__name__}: "
              f"{' '.join(str(e).split())[:160]}); retrain with hw1/finetune_mert.py or pass the right --checkpoint")
-enc_id = args.encoder or ckpt["encoder"]
+# the encoder: --encoder; else the folder it was trained from, when it exists here; else the hub id stored beside it.
+# Older checkpoints have no encoder_path / hub_id: revision "local" marks a folder, and the hub id is the one MERT-v1
+# model of the checkpoint's shape.
+was_folder = ckpt["revision"] == "local" or U.looks_like_path(ckpt["encoder"])
+local = ckpt.get("encoder_path") or (ckpt["encoder"] if was_folder else None)
+hub_id = ckpt.get("hub_id") or (None if local else ckpt["encoder"]) or \
+    U.hub_id_for(ckpt["dim"] // (2 if ckpt["pooling"] == "meanstd" else 1), ckpt["n_states"] - 1)
+enc_id = args.encoder
+if not enc_id and local:
+    enc_id = next((p for p in (ckpt.get("encoder_path"), ckpt["encoder"]) if p and Path(p).is_dir()), None)
+    if enc_id is None and not hub_id:
+        sys.exit(f"error: {ckpt_path}: its encoder folder {local} is not on this machine and the checkpoint names no "
+                 f"hub id; pass --encoder with a copy of the encoder it was trained on")
+    if enc_id is None:
+        print(f"note: encoder folder {local} (from the checkpoint) is not on this machine; using its hub id {hub_id}")
+enc_id = enc_id or hub_id
 rev = args.revision or (None if ckpt["revision"] in ("local", "main") else ckpt["revision"])
 print(f"checkpoint {ckpt_path} ({ckpt['mode']}, pooling {ckpt['pooling']}), encoder {enc_id}"
-      f"{' @ ' + rev if rev and not Path(enc_id).is_dir() else ''}, device {device}")
-encoder, fe, _ = U.load_encoder(enc_id, rev, device)
+      f"{' @ ' + rev if rev and not Path(enc_id).is_dir() else ''}, device {device} ({U.precision_name(device)})")
+encoder, fe, _ = U.load_encoder(enc_id, rev, device, hub_id=hub_id)
 enc_dim = encoder.config.hidden_size * (2 if ckpt["pooling"] == "meanstd" else 1)
 if (encoder.config.num_hidden_layers + 1, enc_dim) != (ckpt["n_states"], ckpt["dim"]):
     sys.exit(f"error: {ckpt_path} was trained on an encoder with {ckpt['n_states'] - 1} layers of width "
@@ -110,7 +139,8 @@ if (encoder.config.num_hidden_layers + 1, enc_dim) != (ckpt["n_states"], ckpt["d
              f"{enc_dim} (use the encoder named in the checkpoint: {ckpt['encoder']})")
 if ckpt.get("encoder_state"):
     try:
-        missing, unexpected = encoder.load_state_dict(ckpt["encoder_state"], strict=False)
+        state = {k: v.float() for k, v in ckpt["encoder_state"].items()}   # saved in fp16, computed in fp32
+        missing, unexpected = encoder.load_state_dict(state, strict=False)
     except RuntimeError as e:     # shape mismatch
         unexpected = [str(e).splitlines()[-1].strip()[:160]]
     if unexpected:
@@ -120,14 +150,13 @@ head.to(device).eval()
 
 @torch.no_grad()
 def predict(clips, desc):
-    """Clip paths or waveforms -> [N, 9] probabilities."""
-    z = U.extract_pooled(encoder, fe, clips, ckpt["pooling"], args.batch_size, device, desc=desc)
-    return torch.sigmoid(head(torch.from_numpy(z).float().to(device))).cpu().numpy()
+    """Clip paths or waveforms -> [N, 9] probabilities; features as training saw them (float16 like the frozen
+    probe's cache, float32 for a fine-tuned encoder), then the head in fp32, as in training and threshold tuning."""
+    z = U.extract_pooled(encoder, fe, clips, ckpt["pooling"], args.batch_size, device, desc=desc, workers=workers,
+                         out_dtype=np.float16 if ckpt["mode"] == "frozen" else np.float32)
+    return torch.sigmoid(U.head_logits(head, torch.from_numpy(z).to(device))).cpu().numpy()
 
 
-import matplotlib
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 from sklearn.metrics import classification_report, f1_score
 
 out_dir.mkdir(parents=True, exist_ok=True)
@@ -165,7 +194,8 @@ if args.test_dir:
              "predictions_csv": str(csv_path), "figures": {"per_class_f1": "per_class_f1.png"}}, indent=1))
         print(f"wrote {out_dir / 'inference.json'} and {out_dir / 'per_class_f1.png'}")
     else:
-        print("no --labels given: wrote predictions only")
+        print(f"no --labels given and no {Path(args.test_dir).resolve().name}_labels.json next to {args.test_dir}: "
+              f"wrote predictions only")
 
 # ---------------------------------------------------------------------------------------------------------------------
 # whole tracks: non-overlapping 5 s windows, [9, L] prediction vs the MIDI ground truth
@@ -173,7 +203,7 @@ if pairs:
     import librosa
     tracks = []
     for name, audio_path, midi_path in pairs:
-        gt, midi_end = U.midi_activity(U.load_midi(midi_path), prog2idx, args.drums_as_percussion, len(class_names))
+        gt, midi_end = U.midi_activity(midis[name], prog2idx, args.drums_as_percussion, len(class_names))
         L = gt.shape[1]
         try:
             wav, sr = sf.read(audio_path, dtype="float32", always_2d=True)
@@ -196,21 +226,12 @@ if pairs:
         present = sorted(set(np.flatnonzero(gt.any(1))) | set(np.flatnonzero(pred.any(1))))
         micro = float(f1_score(gt.T, pred.T, average="micro", zero_division=0))
         macro = float(f1_score(gt.T, pred.T, average="macro", labels=present, zero_division=0)) if present else 1.0
-
-        fig, axes = plt.subplots(2, 1, figsize=(max(8, 0.25 * L + 3), 6), sharex=True)
-        for ax, m, title in zip(axes, (gt, pred), ("ground truth (MIDI)", "prediction")):
-            ax.imshow(m, aspect="auto", interpolation="nearest", cmap="Greys", vmin=0, vmax=1,
-                      extent=[0, L * U.CLIP_SECONDS, len(class_names) - 0.5, -0.5])
-            ax.set_yticks(range(len(class_names)))
-            ax.set_yticklabels(class_names)
-            ax.set_title(f"{name}: {title}")
-        axes[1].set_xlabel("time (s)")
-        fig.suptitle(f"{name}: micro-F1 {micro:.3f}, macro-F1 {macro:.3f} ({L} windows of 5 s)")
-        fig.tight_layout()
-        fig.savefig(out_dir / f"track_{name}.png", dpi=120)
-        plt.close(fig)
-        print(f"{name}: L={L} windows, micro-F1 {micro:.4f}, macro-F1 {macro:.4f}")
+        counts = U.plot_track(gt, pred, class_names, out_dir / f"track_{name}.png",
+                              f"{name}: micro-F1 {micro:.3f}, macro-F1 {macro:.3f} ({L} windows of 5 s)")
+        print(f"{name}: L={L} windows, micro-F1 {micro:.4f}, macro-F1 {macro:.4f} "
+              f"(TP {counts['tp']}, FP {counts['fp']}, FN {counts['fn']})")
         tracks.append({"name": name, "L": L, "micro_f1": micro, "macro_f1": macro, "figure": f"track_{name}.png",
+                       **counts,
                        "audio": str(audio_path), "midi": str(midi_path), "audio_s": round(audio_s, 3),
                        "midi_end_s": round(midi_end, 3), "gt": gt.tolist(), "pred": pred.tolist(),
                        "probs": np.round(probs.T, 4).tolist()})

@@ -263,10 +263,29 @@ def provenance(*dirs):
 # ---------------------------------------------------------------------------------------------------------------------
 # MERT encoder (stock transformers HubertModel; no trust_remote_code)
 
-def _encoder_help(encoder):
-    name = encoder if not os.path.isdir(str(encoder)) and "/" in str(encoder) else DEFAULT_ENCODER
-    local = "models/" + name.split("/")[-1]
-    return (f"download it where there is network (huggingface-cli download {name} --local-dir {local}) "
+# MERT-v1's hub repos, told apart by their architecture (hidden size, transformer layers). A checkpoint stores the hub
+# id beside the local folder it was trained from, so it still finds its encoder on a machine without that folder.
+HUB_IDS = {(768, 12): "m-a-p/MERT-v1-95M", (1024, 24): "m-a-p/MERT-v1-330M"}
+
+# Keys that may differ between a MERT-v1 checkpoint and HubertModel without changing what the encoder computes.
+# Anything else missing, unexpected or of the wrong shape means layers would run on random weights: we stop.
+#  - masked_spec_embed: the learned mask vector of train-time time masking (SpecAugment); the forward pass never reads
+#    it in eval mode, and fine-tuning trains it; its absence or presence does not change extracted features.
+#  - final_proj.*, label_embs_concat: MERT's pre-training prediction head and codebook embeddings (fairseq export);
+#    they sit on top of the last hidden state, which HubertModel returns without them.
+HARMLESS_KEYS = ("masked_spec_embed", "final_proj.", "label_embs_concat")
+
+
+def hub_id_for(hidden_size, n_layers):
+    """The MERT-v1 hub id of an encoder of this shape, or None (not a MERT-v1 shape)."""
+    return HUB_IDS.get((int(hidden_size), int(n_layers)))
+
+
+def _encoder_help(hub_id):
+    """The download hint; it always names a hub id, never a local folder."""
+    hub_id = hub_id or DEFAULT_ENCODER
+    local = "models/" + hub_id.split("/")[-1]
+    return (f"download it where there is network (huggingface-cli download {hub_id} --local-dir {local}) "
             f"and pass --encoder {local}")
 
 
@@ -284,40 +303,141 @@ def _hub_reachable(timeout=3.0):
         return False
 
 
-def load_encoder(encoder, revision=None, device="cpu"):
-    """(HubertModel, Wav2Vec2FeatureExtractor, resolved revision) from a local folder or a hub id."""
+def looks_like_path(encoder):
+    encoder = str(encoder)
+    return os.path.isdir(encoder) or encoder.startswith((".", "/", "~")) or encoder.count("/") != 1
+
+
+def local_dir_commit(folder):
+    """The hub commit a `huggingface-cli download --local-dir` folder came from (its download metadata), or None."""
+    meta = Path(folder) / ".cache" / "huggingface" / "download" / "config.json.metadata"
+    try:
+        commit = meta.read_text().split("\n", 1)[0].strip()
+    except OSError:
+        return None
+    return commit if len(commit) == 40 and all(c in "0123456789abcdef" for c in commit) else None
+
+
+def _quiet_model_type_warning():
+    """MERT's config says model_type "mert_model"; HubertModel reads it fine, and transformers warns about the
+    mismatch on every load. Drop that one message only: every other transformers warning stays visible."""
+    import logging
+    log = logging.getLogger("transformers.configuration_utils")
+    if not any(getattr(f, "drops_model_type_warning", False) for f in log.filters):
+        drop = logging.Filter()
+        drop.filter = lambda record: "to instantiate a model of type hubert" not in record.getMessage()
+        drop.drops_model_type_warning = True
+        log.addFilter(drop)
+
+
+def _check_loading_info(info, encoder):
+    """Stop with one line when the encoder's weights don't fill HubertModel (the layers would be random)."""
+    bad = {what: [k for k in info.get(what, []) if not str(k).startswith(HARMLESS_KEYS)]
+           for what in ("missing_keys", "mismatched_keys", "unexpected_keys")}
+    bad["mismatched_keys"] = [k if isinstance(k, str) else k[0] for k in bad["mismatched_keys"]]
+    if not any(bad.values()):
+        return
+    parts = [f"{len(v)} {what.replace('_', ' ')} ({', '.join(map(str, v[:3]))}{', ...' if len(v) > 3 else ''})"
+             for what, v in bad.items() if v]
+    sys.exit(f"error: encoder '{encoder}': its weights do not fit a MERT-v1/HuBERT encoder: {'; '.join(parts)}; "
+             f"these layers would run on random weights. Re-download the model folder or pass the right --encoder")
+
+
+def load_encoder(encoder, revision=None, device="cpu", hub_id=None):
+    """(HubertModel, Wav2Vec2FeatureExtractor, resolved revision) from a local folder or a hub id.
+
+    hub_id names the model in the download hint when encoder is a folder that can't be read."""
     from transformers import HubertModel, Wav2Vec2FeatureExtractor
-    from transformers.utils import logging as hf_logging
-    hf_logging.set_verbosity_error()   # MERT's config says model_type "mert_model"; HubertModel reads it fine
+    _quiet_model_type_warning()
     encoder = str(encoder)
     is_dir = os.path.isdir(encoder)
-    looks_like_path = encoder.startswith((".", "/", "~")) or encoder.count("/") > 1
-    if not is_dir and looks_like_path:
-        sys.exit(f"error: --encoder {encoder}: folder not found; {_encoder_help(DEFAULT_ENCODER)}")
+    # "models/MERT-v1-95M" is a hub id by its form; when ./models exists it is a missing local folder instead
+    hint_id = hub_id or (None if looks_like_path(encoder) or os.path.isdir(encoder.split("/")[0]) else encoder)
+    if not is_dir and looks_like_path(encoder):
+        sys.exit(f"error: --encoder {encoder}: folder not found; {_encoder_help(hint_id)}")
     kw = {} if is_dir else {"revision": revision or "main"}
     offline = os.environ.get("HF_HUB_OFFLINE", "0").lower() not in ("0", "", "false", "no")
-    model = fe = last = None
+    model = fe = last = info = None
     for local_only in ([True] if (is_dir or offline) else [True, False]):   # hub cache first, network last
         if not local_only and not _hub_reachable():
             last = OSError("hub unreachable from this machine")
             break
         try:
-            model = HubertModel.from_pretrained(encoder, local_files_only=local_only, **kw)
+            # ignore_mismatched_sizes: a wrong-shaped tensor is reported in info (and stops us below), not raised
+            model, info = HubertModel.from_pretrained(encoder, local_files_only=local_only, output_loading_info=True,
+                                                      ignore_mismatched_sizes=True, **kw)
             fe = Wav2Vec2FeatureExtractor.from_pretrained(encoder, local_files_only=local_only, **kw)
             break
-        except Exception as e:  # missing folder/files, hub unreachable, not cached: all end in the one-line hint
+        except OSError as e:   # not found: missing folder/files, not in the hub cache, hub unreachable -> try network
             last = e
+            if "Unable to load weights" in str(e):   # a present but unreadable .bin: its own reason, no retry
+                break
+        except Exception as e:  # present but unreadable (torch too old for .bin, corrupt file): its own reason
+            last = e
+            break
     if fe is None:
-        why = str(last).splitlines()[0] if last is not None and str(last) else "not found"
-        sys.exit(f"error: cannot load MERT encoder '{encoder}'"
-                 f"{'' if is_dir else ' (revision ' + (revision or 'main') + ', not in the local hub cache)'}: "
-                 f"{why[:160]}; {_encoder_help(encoder)}")
+        why = " ".join(str(last).split()) if last is not None and str(last) else "not found"
+        where = f"encoder '{encoder}'" + ("" if is_dir else f" (revision {revision or 'main'})")
+        if isinstance(last, OSError) and "Unable to load weights" not in why:
+            sys.exit(f"error: cannot load MERT {where}"
+                     f"{'' if is_dir else ', not in the local hub cache'}: {why[:160]}; {_encoder_help(hint_id)}")
+        if "torch" in why and "2.6" in why:   # transformers >= 4.52 reads pytorch_model.bin only with torch >= 2.6
+            sys.exit(f"error: cannot load MERT {where}: its weights are a pytorch_model.bin, which transformers "
+                     f"reads only with torch >= 2.6 (torch.load security fix, CVE-2025-32434); this is torch "
+                     f"{torch.__version__}: pip install -U 'torch>=2.6'")
+        sys.exit(f"error: cannot load MERT {where}: {last.__class__.__name__}: {why[:200]}")
+    _check_loading_info(info, encoder)
     if fe.sampling_rate != SR:
         sys.exit(f"error: encoder '{encoder}' expects {fe.sampling_rate} Hz audio; the course clips are {SR} Hz "
                  f"(use a MERT-v1 model)")
-    commit = None if is_dir else getattr(model.config, "_commit_hash", None)
+    commit = local_dir_commit(encoder) if is_dir else getattr(model.config, "_commit_hash", None)
     resolved = commit or revision or ("local" if is_dir else "main")
     return model.to(device), fe, resolved
+
+
+def freeze_for_finetune(encoder, top_k=0):
+    """Make the top k transformer layers (0 or >= n: everything above the CNN front end) trainable; the rest frozen.
+
+    The CNN front end is frozen with its own switch (_freeze_parameters), not only requires_grad=False: otherwise
+    HubertFeatureEncoder marks its input as requiring grad in training mode and autograd records the whole conv stack
+    (7 conv layers at 24 kHz, the largest activations of the model) for a backward pass that updates nothing.
+    Returns k, the number of trainable layers."""
+    for p in encoder.parameters():
+        p.requires_grad = False
+    encoder.feature_extractor._freeze_parameters()
+    layers = encoder.encoder.layers
+    k = top_k if 0 < top_k <= len(layers) else len(layers)
+    trainable = list(layers[len(layers) - k:])
+    if k == len(layers):   # all: everything above the CNN front end (kept frozen, as in HuBERT/MERT fine-tuning)
+        trainable += [encoder.feature_projection, encoder.encoder.pos_conv_embed, encoder.encoder.layer_norm]
+        if getattr(encoder, "masked_spec_embed", None) is not None:   # SpecAugment mask vector (train-time masking)
+            encoder.masked_spec_embed.requires_grad = True
+    for m in trainable:
+        for p in m.parameters():
+            p.requires_grad = True
+    return k
+
+
+def param_groups(named_params, lr, weight_decay):
+    """AdamW groups: weight decay on weight matrices / conv kernels only. Biases, LayerNorm/GroupNorm gains, the
+    probe's layer-weight logits and the mask vector (all 1-D) are not decayed: decay would pull gains towards 0 and
+    the layer weights towards uniform, which is not regularisation. Weight-norm magnitudes (weight_g /
+    parametrizations...original0 of the positional conv) are gains too."""
+    decay, no_decay = [], []
+    for name, p in named_params:
+        if not p.requires_grad:
+            continue
+        gain = p.ndim < 2 or name.endswith(("weight_g", "original0"))
+        (no_decay if gain else decay).append(p)
+    return [g for g in ({"params": decay, "lr": lr, "weight_decay": weight_decay},
+                        {"params": no_decay, "lr": lr, "weight_decay": 0.0}) if g["params"]]
+
+
+def warmup_cosine(step, total, warmup):
+    """LR factor: linear warm-up over `warmup` steps, then cosine decay to 0 at `total` (for LambdaLR)."""
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
 
 
 def prepare(fe, waves, device):
@@ -327,15 +447,22 @@ def prepare(fe, waves, device):
 
 
 def pooled_states(model, input_values, pooling="mean"):
-    """All hidden states (n_layers + 1), pooled over time -> [B, n_layers + 1, D] (mean) or [B, L, 2D] (meanstd)."""
+    """All hidden states (n_layers + 1), pooled over time -> [B, S, D] (mean) or [B, S, 2D] (meanstd), S states."""
     out = model(input_values, output_hidden_states=True)
-    h = torch.stack(out.hidden_states, dim=1)          # [B, L, T, D]
+    h = torch.stack(out.hidden_states, dim=1)          # [B, S, T, D]
     h = h.float()
     if pooling == "mean":
         return h.mean(dim=2)
     if pooling == "meanstd":
         return torch.cat([h.mean(dim=2), h.std(dim=2)], dim=-1)
     raise ValueError(f"unknown pooling {pooling}")
+
+
+def head_logits(head, z):
+    """The probe head in fp32, outside any autocast: training, threshold tuning and inference all get these same
+    logits for the same features (under bf16/fp16 autocast the head would round differently from inference)."""
+    with torch.autocast(z.device.type, enabled=False):
+        return head(z.float())
 
 
 def pick_device(name):
@@ -351,23 +478,88 @@ def pick_device(name):
     return device
 
 
+def amp_dtype_for(device_type, capability=None):
+    """Autocast dtype for the encoder: bf16 on CUDA GPUs with native bf16 (compute capability >= 8.0: A100, RTX 30xx,
+    L4, H100...), fp16 below (T4, V100, RTX 20xx emulate bf16 slowly; fp16 needs a GradScaler when training), None
+    (fp32) on CPU, where autocast would only slow the matrix work down."""
+    if device_type != "cuda":
+        return None
+    return torch.bfloat16 if capability is not None and tuple(capability) >= (8, 0) else torch.float16
+
+
+def amp_dtype(device):
+    device = torch.device(device)
+    cap = torch.cuda.get_device_capability(device) if device.type == "cuda" else None
+    return amp_dtype_for(device.type, cap)
+
+
+def precision_name(device):
+    return {None: "fp32", torch.bfloat16: "bf16 autocast", torch.float16: "fp16 autocast"}[amp_dtype(device)]
+
+
 def autocast(device):
     device = torch.device(device)
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+    dtype = amp_dtype(device)
+    return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# clip loading in worker processes (the next batch is read while the encoder runs on this one)
+
+class ClipDataset(torch.utils.data.Dataset):
+    """Clip i -> (i, float32 waveform), or (i, "error: ...") for a bad file: a worker can't sys.exit for the main
+    process, so the message travels back and the main process stops with it."""
+
+    def __init__(self, files):
+        self.files = list(files)
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, i):
+        try:
+            return i, load_clip(self.files[i])
+        except SystemExit as e:
+            return i, str(e)
+
+
+def _as_list(items):
+    return items
+
+
+def clip_batches(files, index_batches, workers=0):
+    """Yield (indices, [waveforms]) for each list of indices, read ahead by `workers` processes (0: in-process)."""
+    loader = torch.utils.data.DataLoader(ClipDataset(files), batch_sampler=index_batches, num_workers=workers,
+                                         collate_fn=_as_list, prefetch_factor=2 if workers else None)
+    for batch in loader:
+        for _, x in batch:
+            if isinstance(x, str):
+                sys.exit(x)
+        yield [i for i, _ in batch], [x for _, x in batch]
+
+
+def default_workers():
+    return min(4, max(1, (os.cpu_count() or 1) - 1))
 
 
 @torch.no_grad()
-def extract_pooled(model, fe, files_or_waves, pooling="mean", batch_size=8, device="cpu", desc="extract"):
-    """Pooled hidden states for a list of clip paths (or waveforms) -> float16 numpy [N, n_layers + 1, D']."""
+def extract_pooled(model, fe, files_or_waves, pooling="mean", batch_size=8, device="cpu", desc="extract", workers=0,
+                   out_dtype=np.float16):
+    """Pooled hidden states for a list of clip paths (or waveforms) -> numpy [N, n_layers + 1, D'] (float16: the
+    frozen-probe cache format; float32 for a fine-tuned encoder, whose thresholds were tuned on unrounded features)."""
     from tqdm import tqdm
     model.eval()
+    n = len(files_or_waves)
+    index_batches = [list(range(i, min(i + batch_size, n))) for i in range(0, n, batch_size)]
+    if n and isinstance(files_or_waves[0], (str, Path)):
+        chunks = (waves for _, waves in clip_batches(files_or_waves, index_batches, workers))
+    else:
+        chunks = ([files_or_waves[i] for i in idx] for idx in index_batches)
     feats = []
-    for i in tqdm(range(0, len(files_or_waves), batch_size), desc=desc, unit="batch", leave=False):
-        chunk = files_or_waves[i:i + batch_size]
-        waves = [load_clip(f) if isinstance(f, (str, Path)) else f for f in chunk]
+    for waves in tqdm(chunks, total=len(index_batches), desc=desc, unit="batch", leave=False):
         with autocast(device):
             z = pooled_states(model, prepare(fe, waves, device), pooling)
-        feats.append(z.float().cpu().numpy().astype(np.float16))
+        feats.append(z.float().cpu().numpy().astype(out_dtype))
     return np.concatenate(feats, axis=0)
 
 
@@ -417,3 +609,46 @@ def save_bar(values, names, path, title, ylabel):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+# whole-track figure: one panel, each (class, 5 s window) cell coloured by agreement with the MIDI ground truth
+AGREEMENT = [("agree: inactive", "#ffffff"), ("TP: both active", "#4d4d4d"),
+             ("FP: predicted, not in MIDI", "#e69f00"), ("FN: in MIDI, missed", "#0072b2")]   # colour-blind safe
+
+
+def agreement(gt, pred):
+    """[C, L] codes: 0 = both inactive, 1 = true positive, 2 = false positive, 3 = false negative."""
+    gt, pred = np.asarray(gt).astype(bool), np.asarray(pred).astype(bool)
+    return np.select([gt & pred, pred & ~gt, gt & ~pred], [1, 2, 3], 0)
+
+
+def plot_track(gt, pred, names, path, title, win=CLIP_SECONDS):
+    """Ground truth vs prediction in one panel (TP / FP / FN colours) on a 5 s grid; returns the TP/FP/FN counts."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+    codes = agreement(gt, pred)
+    n, L = codes.shape
+    counts = {k: int((codes == c).sum()) for k, c in (("tp", 1), ("fp", 2), ("fn", 3))}
+    fig, ax = plt.subplots(figsize=(min(40, max(8, 0.3 * L + 3)), 0.4 * n + 1.8))
+    ax.imshow(codes, aspect="auto", interpolation="nearest", cmap=ListedColormap([c for _, c in AGREEMENT]),
+              vmin=-0.5, vmax=3.5, extent=[0, L * win, n - 0.5, -0.5])
+    ax.set_xticks(np.arange(L + 1) * win, minor=True)                    # the 5 s grid: one cell per window
+    ax.set_yticks(np.arange(n + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="#bbbbbb", lw=0.6)
+    ax.tick_params(which="minor", length=0)
+    step = win * max(1, math.ceil(L / 20))                               # at most ~20 labelled ticks
+    ax.set_xticks(np.arange(0, L * win + 1e-9, step))
+    ax.set_yticks(range(n))
+    ax.set_yticklabels(names)
+    ax.set_xlabel(f"time (s), {win:g} s windows")
+    handles = [Patch(facecolor=c, edgecolor="#888888", label=f"{label} ({counts[k]})" if k else label)
+               for (label, c), k in zip(AGREEMENT, (None, "tp", "fp", "fn"))]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8, frameon=False)
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return counts

@@ -17,10 +17,10 @@ CLASS_NAMES = ["Piano", "Percussion", "Organ", "Guitar", "Bass", "Strings", "Voi
 _CACHE = {}
 
 
-def run(script, *args, check=True, cwd=None):
-    """Run an HW1 script through its CLI; offline, so nothing waits on the network."""
+def run(script, *args, check=True, cwd=None, env=None):
+    """Run an HW1 script through its CLI; offline, so nothing waits on the network. env: extra variables."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1",
-               OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"), MPLBACKEND="Agg")
+               OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"), MPLBACKEND="Agg", **(env or {}))
     p = subprocess.run([sys.executable, str(HW1 / script), *map(str, args)], capture_output=True, text=True,
                        env=env, cwd=cwd or REPO, timeout=600)
     if check and p.returncode != 0:
@@ -45,6 +45,32 @@ def make_tiny_encoder(tmp_path_factory):
                                  return_attention_mask=False).save_pretrained(d)
         _CACHE["encoder"] = d
     return _CACHE["encoder"]
+
+
+def hub_cache_with(cache, repo_id, model_dir, commit="0123456789abcdef0123456789abcdef01234567"):
+    """An offline Hugging Face hub cache (HF_HUB_CACHE layout) holding model_dir's files as repo_id at `commit`,
+    refs/main pointing to it: what `huggingface-cli download repo_id` leaves behind, without a network."""
+    import shutil
+    repo = Path(cache) / ("models--" + repo_id.replace("/", "--"))
+    snap = repo / "snapshots" / commit
+    snap.mkdir(parents=True, exist_ok=True)
+    for f in Path(model_dir).iterdir():
+        if f.is_file():
+            shutil.copy(f, snap / f.name)
+    (repo / "refs").mkdir(exist_ok=True)
+    (repo / "refs" / "main").write_text(commit)
+    return Path(cache)
+
+
+def write_course_maps(d):
+    """The three course class-map JSONs, written from hw1/utils.py's built-in copies (typo included)."""
+    U = load_hw1_utils()
+    d = Path(d)
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "idx2instrument_class.json").write_text(json.dumps(U.COURSE_PROGRAM_TO_CLASS))
+    (d / "MIDIClassName2class_idx.json").write_text(json.dumps(U.COURSE_CLASS_TO_IDX))
+    (d / "class_idx2MIDIClass.json").write_text(json.dumps(U.COURSE_IDX_TO_CLASS))
+    return d
 
 
 def synth_clip(label, rng, n=N, sr=SR):
@@ -120,12 +146,20 @@ def make_test_track(track_dir, name="Track00001", sr=44100):
 EXPECTED_TRACK = {"Piano": [1, 0, 1], "Bass": [1, 1, 0], "Strings": [0, 1, 0]}
 
 
-def load_hw1_utils():
-    """hw1/utils.py as a uniquely named module (hw0 has its own utils.py)."""
-    if "utils" not in _CACHE:
+def _load_hw1_module(name):
+    """hw1/<name>.py as a uniquely named module (hw0 has its own utils.py and model.py)."""
+    if name not in _CACHE:
         import importlib.util
-        spec = importlib.util.spec_from_file_location("hw1_utils_under_test", HW1 / "utils.py")
+        spec = importlib.util.spec_from_file_location(f"hw1_{name}_under_test", HW1 / f"{name}.py")
         mod = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(mod)
-        _CACHE["utils"] = mod
-    return _CACHE["utils"]
+        _CACHE[name] = mod
+    return _CACHE[name]
+
+
+def load_hw1_utils():
+    return _load_hw1_module("utils")
+
+
+def load_hw1_model():
+    return _load_hw1_module("model")

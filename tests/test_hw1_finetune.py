@@ -46,6 +46,8 @@ def test_frozen_probe_cache_reuse_and_validation_only_thresholds(encoder_dir, da
 
     ck1 = load_ckpt(tmp_path / "ckpt" / "model.pt")
     assert ck1["mode"] == "frozen" and ck1["pooling"] == "mean" and ck1["encoder"] == str(encoder_dir)
+    assert ck1["encoder_path"] == str(Path(encoder_dir).resolve()) and ck1["hub_id"] is None   # not a MERT shape
+    assert ck1["layer_norm"] is True and ck1["precision"] == "fp32"
     assert ck1["class_names"] == F.CLASS_NAMES and len(ck1["thresholds"]) == 9 and ck1["encoder_state"] is None
     assert len(ck1["layer_weights"]) == 3 and abs(sum(ck1["layer_weights"]) - 1) < 1e-5
     assert isinstance(ck1["revision"], str) and ck1["revision"]
@@ -85,6 +87,7 @@ def test_finetune_top_layer_end_to_end(encoder_dir, data_root, tmp_path):
     assert ck["mode"] == "finetune" and len(ck["thresholds"]) == 9
     state = ck["encoder_state"]
     assert state and all(k.startswith("encoder.layers.1.") for k in state)    # only the top layer was trainable
+    assert ck["encoder_state_dtype"] == "float16" and all(v.dtype == torch.float16 for v in state.values())
     from safetensors.torch import load_file
     orig = load_file(str(Path(encoder_dir) / "model.safetensors"))
     assert any(not torch.equal(orig[k], v) for k, v in state.items() if k in orig)   # the encoder really trained
@@ -128,3 +131,209 @@ def test_bad_training_data_reported(encoder_dir, data_root, tmp_path):
     assert p.returncode != 0 and "Traceback" not in p.stderr
     last = p.stderr.strip().splitlines()[-1]
     assert last.startswith("error:") and "Track00002_train.npy" in last and "NaN" in last
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# loading guards (issue 11, defects 1 and 3)
+
+def copy_encoder(encoder_dir, dst, edit=None):
+    """A copy of the tiny encoder folder, its model.safetensors state dict passed through edit(dict) -> dict."""
+    from safetensors.torch import load_file, save_file
+    shutil.copytree(encoder_dir, dst)
+    if edit:
+        save_file(edit(load_file(str(dst / "model.safetensors"))), str(dst / "model.safetensors"),
+                  metadata={"format": "pt"})
+    return dst
+
+
+def renamed_layers(sd):
+    return {k.replace("encoder.layers.", "encoder.layer."): v for k, v in sd.items()}
+
+
+def test_renamed_layer_keys_stop_training_with_one_line(encoder_dir, data_root, tmp_path):
+    bad = copy_encoder(encoder_dir, tmp_path / "renamed", renamed_layers)
+    p = train(bad, data_root, tmp_path, "--epochs", "1", check=False)
+    assert p.returncode != 0 and "Traceback" not in p.stderr
+    last = p.stderr.strip().splitlines()[-1]
+    assert last.startswith("error:") and "32 missing keys" in last and "encoder.layers.0." in last
+    assert "32 unexpected keys" in last and "encoder.layer.0." in last and "random weights" in last
+    assert not (tmp_path / "ckpt" / "model.pt").exists()
+    assert "newly initialized" in p.stderr     # transformers' own warning is not muted either
+
+
+def test_loader_guards_mismatched_shapes_but_passes_harmless_keys(encoder_dir, tmp_path):
+    import transformers
+    U = F.load_hw1_utils()
+    k = "encoder.layers.0.attention.k_proj.weight"
+    bad = copy_encoder(encoder_dir, tmp_path / "mismatched", lambda sd: dict(sd, **{k: torch.zeros(16, 32)}))
+    with pytest.raises(SystemExit) as e:
+        U.load_encoder(bad)
+    assert str(e.value).startswith("error:") and f"1 mismatched keys ({k})" in str(e.value)
+    # a pre-training head left in the file is known to be harmless: it loads, and the encoder equals the original
+    extra = copy_encoder(encoder_dir, tmp_path / "with_head",
+                         lambda sd: dict(sd, **{"final_proj.weight": torch.ones(4, 32)}))
+    model, _, rev = U.load_encoder(extra)
+    ref, _, _ = U.load_encoder(encoder_dir)
+    assert rev == "local"
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), ref.state_dict().values()))
+    assert transformers.logging.get_verbosity() == transformers.logging.WARNING   # logging is not muted globally
+
+
+def test_torch_requirement_is_what_transformers_needs_for_bin_weights():
+    from packaging.requirements import Requirement
+    for req_file in (F.REPO / "requirements.txt", F.HW1 / "requirements.txt"):
+        (line,) = [ln.split("#")[0].strip() for ln in req_file.read_text().splitlines()
+                   if ln.strip().startswith("torch")]
+        spec = Requirement(line).specifier
+        assert "2.6.0" in spec and "2.5.1" not in spec and "2.1.0" not in spec, (req_file, line)
+    assert "torch >= 2.6" in (F.HW1 / "README.txt").read_text()
+
+
+def test_load_error_shows_its_reason_and_download_hint_only_when_not_found(encoder_dir, tmp_path, monkeypatch):
+    """MERT's hub repos ship pytorch_model.bin; transformers >= 4.52 refuses .bin files under torch < 2.6. We can't
+    install an old torch here, so transformers' own version test is told torch is 2.5: its real check then fires."""
+    from transformers import HubertModel
+    import transformers.utils.import_utils as iu
+    U = F.load_hw1_utils()
+    bin_dir = tmp_path / "bin"
+    HubertModel.from_pretrained(encoder_dir).save_pretrained(bin_dir, safe_serialization=False)
+    shutil.copy(Path(encoder_dir) / "preprocessor_config.json", bin_dir)
+    assert (bin_dir / "pytorch_model.bin").is_file()
+    real = iu.is_torch_greater_or_equal
+    monkeypatch.setattr(iu, "is_torch_greater_or_equal", lambda v, accept_dev=False: v != "2.6" and real(v, accept_dev))
+    with pytest.raises(SystemExit) as e:
+        U.load_encoder(bin_dir)
+    msg = str(e.value)
+    assert msg.startswith("error:") and "torch >= 2.6" in msg and "pip install" in msg
+    assert "huggingface-cli download" not in msg
+    monkeypatch.undo()
+    U.load_encoder(bin_dir)          # the same folder loads with this torch
+
+    corrupt = copy_encoder(encoder_dir, tmp_path / "corrupt")
+    (corrupt / "model.safetensors").write_bytes(b"not a safetensors file" * 4)
+    with pytest.raises(SystemExit) as e:
+        U.load_encoder(corrupt)
+    assert "SafetensorError" in str(e.value) and "huggingface-cli download" not in str(e.value)
+
+    (corrupt / "model.safetensors").unlink()            # now the weights are simply not there: the download hint
+    with pytest.raises(SystemExit) as e:
+        U.load_encoder(corrupt)
+    assert "no file named" in str(e.value) and "huggingface-cli download m-a-p/MERT-v1-95M" in str(e.value)
+
+
+def test_hub_id_known_from_the_architecture():
+    U = F.load_hw1_utils()
+    assert U.hub_id_for(768, 12) == "m-a-p/MERT-v1-95M" and U.hub_id_for(1024, 24) == "m-a-p/MERT-v1-330M"
+    assert U.hub_id_for(32, 2) is None
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# fine-tuning mechanics (defects 5-8), on the tiny encoder in this process
+
+def tiny_batch(n=2, seed=0):
+    rng = np.random.default_rng(seed)
+    return [F.synth_clip((rng.random(9) < 0.5).astype(int), rng) for _ in range(n)]
+
+
+@pytest.mark.parametrize("top_k", [1, 0])
+def test_finetune_cnn_front_end_builds_no_graph(encoder_dir, top_k):
+    ProbeHead = F.load_hw1_model().ProbeHead
+    U = F.load_hw1_utils()
+    encoder, fe, _ = U.load_encoder(encoder_dir)
+    k = U.freeze_for_finetune(encoder, top_k)
+    assert k == (1 if top_k else 2)
+    seen = {}
+    encoder.feature_extractor.register_forward_hook(lambda m, i, out: seen.update(grad=out.requires_grad))
+    encoder.train()
+    head = ProbeHead(3, 32)
+    z = U.pooled_states(encoder, U.prepare(fe, tiny_batch(), "cpu"))
+    U.head_logits(head, z).sum().backward()
+    assert seen["grad"] is False                     # the conv front end's output is a constant for autograd
+    assert all(p.grad is None for p in encoder.feature_extractor.parameters())
+    assert all(p.grad is not None for p in encoder.encoder.layers[-1].parameters())
+    assert all(p.grad is None for p in encoder.encoder.layers[0].parameters()) == (top_k == 1)
+    assert (encoder.feature_projection.projection.weight.grad is not None) == (top_k == 0)
+
+
+def test_precision_decision():
+    U = F.load_hw1_utils()
+    assert U.amp_dtype_for("cpu") is None
+    for cap, want in [((7, 5), torch.float16), ((7, 0), torch.float16), ((6, 1), torch.float16),   # T4, V100, P100
+                      ((8, 0), torch.bfloat16), ((8, 6), torch.bfloat16), ((8, 9), torch.bfloat16),
+                      ((9, 0), torch.bfloat16)]:                                           # A100, RTX 30xx, L4, H100
+        assert U.amp_dtype_for("cuda", cap) == want, cap
+    assert U.amp_dtype("cpu") is None and U.precision_name("cpu") == "fp32"
+
+
+def test_head_logits_are_fp32_under_autocast(encoder_dir):
+    """Threshold tuning runs the head right after the encoder, inside its autocast; inference runs it on features
+    read back from numpy. The head's logits must be the same numbers in both."""
+    ProbeHead = F.load_hw1_model().ProbeHead
+    U = F.load_hw1_utils()
+    encoder, fe, _ = U.load_encoder(encoder_dir)
+    torch.manual_seed(0)
+    head = ProbeHead(3, 32, layer_norm=True).eval()
+    with torch.no_grad():
+        with torch.autocast("cpu", dtype=torch.bfloat16):      # the GPU's bf16 autocast, here on the CPU
+            z = U.pooled_states(encoder, U.prepare(fe, tiny_batch(3), "cpu"))
+            tuned = U.head_logits(head, z)                       # what training / threshold tuning compute
+        inferred = U.head_logits(head, torch.from_numpy(z.numpy()))   # what inference computes from the features
+    assert tuned.dtype == torch.float32 and torch.equal(tuned, inferred)
+
+
+def test_weight_decay_groups_and_schedule():
+    ProbeHead = F.load_hw1_model().ProbeHead
+    U = F.load_hw1_utils()
+    head = ProbeHead(3, 32)
+    decay, no_decay = U.param_groups(head.named_parameters(), 1e-3, 0.01)
+    assert decay["weight_decay"] == 0.01 and no_decay["weight_decay"] == 0.0
+    ids = {id(p) for p in no_decay["params"]}
+    assert id(head.layer_logits) in ids and id(head.norm.weight) in ids and id(head.norm.bias) in ids
+    assert id(head.mlp[0].bias) in ids and id(head.mlp[0].weight) not in ids
+    assert {id(p) for p in decay["params"]} == {id(head.mlp[0].weight), id(head.mlp[3].weight)}
+    lr = [U.warmup_cosine(s, 100, 10) for s in range(101)]
+    assert lr[0] == pytest.approx(0.1) and lr[9] == pytest.approx(1.0) and lr[10] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(lr[10:], lr[11:])) and lr[100] == pytest.approx(0.0)
+
+
+def test_per_layer_norm_makes_layer_scale_irrelevant():
+    ProbeHead = F.load_hw1_model().ProbeHead
+    torch.manual_seed(0)
+    z = torch.randn(4, 3, 32)
+    loud = z.clone()
+    loud[:, 2] *= 1000                 # one layer 1000x louder, as deep pre-LN layers can be
+    for flag, same in ((True, True), (False, False)):
+        torch.manual_seed(1)
+        head = ProbeHead(3, 32, layer_norm=flag).eval()
+        assert torch.allclose(head(z), head(loud), atol=1e-4) == same
+
+
+def test_clips_prefetched_by_workers_in_order_and_errors_stop(data_root, tmp_path):
+    U = F.load_hw1_utils()
+    files = sorted((data_root / "train").glob("*.npy"))[:7]
+    batches = [[3, 0], [6, 1, 2], [5], [4]]
+    got = list(U.clip_batches(files, batches, workers=2))
+    assert [idx for idx, _ in got] == batches
+    assert all(np.array_equal(w, U.load_clip(files[i])) for idx, waves in got for i, w in zip(idx, waves))
+    bad = tmp_path / "bad.npy"
+    x = np.zeros(120000, np.float32)
+    x[7] = np.nan
+    np.save(bad, x)
+    with pytest.raises(SystemExit) as e:
+        list(U.clip_batches(files[:2] + [bad], [[0, 1], [2]], workers=2))
+    assert str(e.value).startswith("error:") and "bad.npy" in str(e.value) and "NaN" in str(e.value)
+
+
+def test_checkpoint_without_layer_norm_key_still_loads(encoder_dir, data_root, tmp_path):
+    """Checkpoints from before the per-layer LayerNorm flag: no key, trained without it; they predict as before."""
+    train(encoder_dir, data_root, tmp_path, "--epochs", "2", "--no_layer_norm")
+    ck = load_ckpt(tmp_path / "ckpt" / "model.pt")
+    assert ck["layer_norm"] is False
+    for k in ("layer_norm", "hub_id", "encoder_path", "encoder_state_dtype", "precision"):
+        ck.pop(k)
+    torch.save(ck, tmp_path / "old.pt")
+    outs = []
+    for c in (tmp_path / "ckpt" / "model.pt", tmp_path / "old.pt"):
+        F.run("inference.py", "--checkpoint", c, "--test_dir", data_root / "test", "--out_dir", tmp_path / c.stem)
+        outs.append((tmp_path / c.stem / "predictions.csv").read_text())
+    assert outs[0] == outs[1]

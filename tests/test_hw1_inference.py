@@ -59,20 +59,71 @@ def test_report_csv_json_and_figure(setup, tmp_path):
                any(abs(float(r[f"prob_{c}"]) - t) < 1e-4 for c, t in zip(F.CLASS_NAMES, th))
 
 
-def test_without_labels_only_predictions(setup, tmp_path):
-    p = infer(setup, "--test_dir", setup["root"] / "test", "--out_dir", tmp_path)
-    assert "predictions only" in p.stdout and "macro avg" not in p.stdout
-    assert sorted(x.name for x in tmp_path.iterdir()) == ["predictions.csv"]
-    assert len(read_csv(tmp_path / "predictions.csv")) == 10
+def test_without_labels_finds_the_course_labels_file(setup, tmp_path):
+    """The TA's run: --test_dir slakh/test and no --labels -> slakh/test_labels.json is used, and said so."""
+    root = setup["root"]
+    p = infer(setup, "--test_dir", root / "test", "--out_dir", tmp_path / "found")
+    assert f"labels: {(root / 'test_labels.json').resolve()}" in p.stdout and "macro avg" in p.stdout
+    res = json.loads((tmp_path / "found" / "inference.json").read_text())
+    assert res["n"] == 10 and Path(res["labels"]) == (root / "test_labels.json").resolve()
+    infer(setup, "--test_dir", str(root / "test") + "/", "--labels", root / "test_labels.json",
+          "--out_dir", tmp_path / "given")
+    given = json.loads((tmp_path / "given" / "inference.json").read_text())
+    assert given["report_text"] == res["report_text"] and given["report"] == res["report"]
 
 
-def write_course_maps(d):
-    U = F.load_hw1_utils()
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "idx2instrument_class.json").write_text(json.dumps(U.COURSE_PROGRAM_TO_CLASS))
-    (d / "MIDIClassName2class_idx.json").write_text(json.dumps(U.COURSE_CLASS_TO_IDX))
-    (d / "class_idx2MIDIClass.json").write_text(json.dumps(U.COURSE_IDX_TO_CLASS))
-    return d
+def test_without_labels_file_only_predictions(setup, tmp_path):
+    d = tmp_path / "clips"
+    shutil.copytree(setup["root"] / "test", d)               # no clips_labels.json beside it
+    p = infer(setup, "--test_dir", d, "--out_dir", tmp_path / "out")
+    assert "predictions only" in p.stdout and "clips_labels.json" in p.stdout and "macro avg" not in p.stdout
+    assert sorted(x.name for x in (tmp_path / "out").iterdir()) == ["predictions.csv"]
+    assert len(read_csv(tmp_path / "out" / "predictions.csv")) == 10
+
+
+def test_checkpoint_from_a_local_folder_falls_back_to_its_hub_id(setup, tmp_path):
+    """Trained from the README's relative models/<name> folder; inference elsewhere (the TA's machine) finds the
+    encoder by the hub id stored in the checkpoint, and without it names the hub id in the download hint."""
+    work = tmp_path / "student"
+    shutil.copytree(setup["encoder"], work / "models" / "tiny-mert")
+    ckpt = tmp_path / "local.pt"
+    F.run("finetune_mert.py", "--data_root", setup["root"], "--encoder", "models/tiny-mert", "--hub_id",
+          "test-org/tiny-mert", "--cache_dir", tmp_path / "cache", "--epochs", "1", "--checkpoint", ckpt,
+          "--results_dir", tmp_path / "res", cwd=work)
+    ck = torch.load(ckpt, weights_only=True)
+    assert ck["encoder"] == "models/tiny-mert" and ck["hub_id"] == "test-org/tiny-mert"
+    assert ck["encoder_path"] == str((work / "models" / "tiny-mert").resolve())
+    args = ("--checkpoint", ckpt, "--test_dir", setup["root"] / "test")
+    p0 = F.run("inference.py", *args, "--out_dir", tmp_path / "here")          # the folder exists: used as is
+    assert "not on this machine" not in p0.stdout
+    shutil.rmtree(work / "models")                                            # the TA's machine has no such folder
+    hub = F.hub_cache_with(tmp_path / "hub", "test-org/tiny-mert", setup["encoder"])
+    p1 = F.run("inference.py", *args, "--out_dir", tmp_path / "there", cwd=tmp_path, env={"HF_HUB_CACHE": str(hub)})
+    assert "not on this machine; using its hub id test-org/tiny-mert" in p1.stdout
+    assert (tmp_path / "there" / "predictions.csv").read_text() == (tmp_path / "here" / "predictions.csv").read_text()
+    p2 = F.run("inference.py", *args, "--out_dir", tmp_path / "none", check=False,
+               env={"HF_HUB_CACHE": str(tmp_path / "empty_hub")})
+    last = p2.stderr.strip().splitlines()[-1]
+    assert p2.returncode != 0 and last.startswith("error:") and "Traceback" not in p2.stderr
+    assert "huggingface-cli download test-org/tiny-mert --local-dir models/tiny-mert" in last
+    assert "download models/" not in last
+
+
+def test_old_checkpoint_of_a_local_mert_folder_names_the_hub_id(setup, tmp_path):
+    """A checkpoint written before hub ids were stored: encoder 'models/MERT-v1-95M' (a folder: revision 'local'),
+    MERT-v1-95M's shape (13 states of 768). The hint names m-a-p/MERT-v1-95M, not the folder."""
+    ProbeHead = F.load_hw1_model().ProbeHead
+    ck = torch.load(setup["ckpt"], weights_only=True)
+    for k in ("hub_id", "encoder_path", "layer_norm"):
+        ck.pop(k, None)
+    ck.update(encoder="models/MERT-v1-95M", revision="local", n_states=13, dim=768,
+              head=ProbeHead(13, 768, 9, ck["hidden"], ck["dropout"]).state_dict())
+    torch.save(ck, tmp_path / "old.pt")
+    p = F.run("inference.py", "--checkpoint", tmp_path / "old.pt", "--test_dir", setup["root"] / "test", "--out_dir",
+              tmp_path / "out", check=False, env={"HF_HUB_CACHE": str(tmp_path / "empty_hub")})
+    last = p.stderr.strip().splitlines()[-1]
+    assert p.returncode != 0 and "Traceback" not in p.stderr and "using its hub id m-a-p/MERT-v1-95M" in p.stdout
+    assert "huggingface-cli download m-a-p/MERT-v1-95M" in last and "download models/" not in last
 
 
 def test_whole_track_activity(setup, tmp_path):
@@ -80,7 +131,7 @@ def test_whole_track_activity(setup, tmp_path):
     F.make_test_track(tdir)
     shutil.copy(tdir / "Track00001.flac", tdir / "Track00002.flac")   # audio without MIDI
     shutil.copy(tdir / "Track00001.mid", tdir / "Track00003.mid")     # MIDI without audio
-    maps = write_course_maps(tmp_path / "maps")
+    maps = F.write_course_maps(tmp_path / "maps")
     out = tmp_path / "out"
     p = infer(setup, "--test_track_dir", tdir, "--out_dir", out, "--class_map_dir", maps)
     assert p.stdout.count("note:") == 1 and "Wind instruments" in p.stdout
@@ -99,6 +150,10 @@ def test_whole_track_activity(setup, tmp_path):
     assert np.array_equal(gt, expected)       # drums are not Percussion by default
     assert 0 <= t["micro_f1"] <= 1 and 0 <= t["macro_f1"] <= 1
     assert (out / t["figure"]).stat().st_size > 0
+    # the figure's TP / FP / FN cells, counted in tracks.json and the printed line
+    assert (t["tp"], t["fp"], t["fn"]) == (int((gt & pred).sum()), int((pred & (1 - gt)).sum()),
+                                           int((gt & (1 - pred)).sum()))
+    assert f"(TP {t['tp']}, FP {t['fp']}, FN {t['fn']})" in p.stdout
 
     p = infer(setup, "--test_track_dir", tdir, "--out_dir", out, "--drums_as_percussion")
     gt_d = np.array(json.loads((out / "tracks.json").read_text())["tracks"][0]["gt"])
@@ -156,3 +211,18 @@ def test_missing_checkpoint_is_one_line_error(setup, tmp_path):
     p = F.run("inference.py", "--checkpoint", tmp_path / "none.pt", "--test_dir", setup["root"] / "test", check=False)
     assert p.returncode != 0 and "Traceback" not in p.stderr
     assert p.stderr.strip().splitlines()[-1].startswith("error:") and "none.pt" in p.stderr
+
+
+def test_track_figure_marks_agreement_in_one_panel_on_a_5s_grid(tmp_path):
+    import matplotlib.image as mpimg
+    U = F.load_hw1_utils()
+    gt = np.array([[1, 1, 0, 0], [0, 0, 1, 1]])
+    pred = np.array([[1, 0, 1, 0], [0, 0, 1, 0]])
+    codes = U.agreement(gt, pred)
+    assert codes.tolist() == [[1, 3, 2, 0], [0, 0, 1, 3]]           # TP, FN, FP, agree-off / ... , TP, FN
+    counts = U.plot_track(gt, pred, ["A", "B"], tmp_path / "t.png", "t")
+    assert counts == {"tp": 2, "fp": 1, "fn": 2}
+    img = (mpimg.imread(tmp_path / "t.png")[..., :3] * 255).round().astype(int)
+    colours = {tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for _, c in U.AGREEMENT[1:]}
+    present = {tuple(px) for px in img.reshape(-1, 3)}
+    assert colours <= present                                       # TP, FP and FN cells are all drawn

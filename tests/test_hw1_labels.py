@@ -18,15 +18,6 @@ TRACK1 = F.REFERENCE / "slakh_Track00001"
 DRUMS7 = F.REFERENCE / "slakh_Track00007_S00_drums.mid"
 
 
-def write_course_maps(d):
-    """The three course JSONs, written from the built-in copies (typo included)."""
-    d.mkdir(parents=True, exist_ok=True)
-    (d / "idx2instrument_class.json").write_text(json.dumps(U.COURSE_PROGRAM_TO_CLASS))
-    (d / "MIDIClassName2class_idx.json").write_text(json.dumps(U.COURSE_CLASS_TO_IDX))
-    (d / "class_idx2MIDIClass.json").write_text(json.dumps(U.COURSE_IDX_TO_CLASS))
-    return d
-
-
 def reference_activity(midis, class_of, drums, L, win=5.0):
     """Independent ground truth: window i is active for a class when a note has start < (i+1)*win and end > i*win."""
     act = np.zeros((9, L), dtype=int)
@@ -51,7 +42,7 @@ def test_builtin_maps_equal_course_json():
 
 
 def test_wind_instruments_typo_is_mapped_and_noted(tmp_path, capsys):
-    d = MAPS if MAPS.is_dir() else write_course_maps(tmp_path / "maps")
+    d = MAPS if MAPS.is_dir() else F.write_course_maps(tmp_path / "maps")
     prog2idx = U.load_program_map(d)
     out = capsys.readouterr().out
     assert out.count("note:") == 1 and "109, 111" in out and "'Wind instruments'" in out
@@ -62,7 +53,7 @@ def test_wind_instruments_typo_is_mapped_and_noted(tmp_path, capsys):
 
 
 def test_unknown_class_name_is_one_line_error(tmp_path):
-    d = write_course_maps(tmp_path / "maps")
+    d = F.write_course_maps(tmp_path / "maps")
     m = dict(U.COURSE_PROGRAM_TO_CLASS, **{"5": "Kazoo"})
     (d / "idx2instrument_class.json").write_text(json.dumps(m))
     with pytest.raises(SystemExit) as e:
