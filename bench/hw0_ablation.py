@@ -52,7 +52,8 @@ for i, (name, extra, note) in enumerate(VARIANTS):
     run = f"ablation_{i}"
     cmd = [sys.executable, str(REPO / "hw0" / "train_cnn.py"), "--train_dir", args.train_dir, "--valid_dir",
            args.valid_dir, "--max_train", str(args.max_train), "--epochs", str(args.epochs), "--name", run,
-           "--checkpoint_dir", args.scratch_dir, "--results_dir", args.scratch_dir] + extra + args.extra.split()
+           "--checkpoint_dir", args.scratch_dir, "--results_dir", args.scratch_dir, "--overwrite"]
+    cmd += extra + args.extra.split()
     print(f"== {name}: {' '.join(cmd[1:])}", flush=True)
     subprocess.run(cmd, check=True, cwd=REPO)
     res = json.loads((Path(args.scratch_dir) / f"{run}.json").read_text())

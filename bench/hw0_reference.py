@@ -90,7 +90,7 @@ if args.max_train and len(train_labels) > args.max_train:   # the same subset tr
 train_audio, _, train_y = utils.load_audio(train_paths, train_labels, desc="decode train")
 train_x = db_mel(train_audio)
 del train_audio
-valid_audio, _, valid_y = utils.load_split(args.valid_dir, "decode valid")
+valid_audio, _, valid_y = utils.load_audio(*utils.list_nsynth(args.valid_dir), desc="decode valid")
 valid_x = db_mel(valid_audio)
 del valid_audio
 train_y = torch.as_tensor(train_y)

@@ -8,6 +8,7 @@ once, at the end, with that checkpoint.
 """
 import argparse
 import math
+import os
 import time
 from pathlib import Path
 
@@ -25,9 +26,12 @@ p.add_argument("--valid_dir", required=True, help="validation split: selects the
 p.add_argument("--test_dir", default=None, help="test split, scored once at the end (never used for selection)")
 p.add_argument("--no_log", action="store_true", help="linear mel power input instead of log-mel")
 p.add_argument("--name", default=None, help="run name for checkpoint/results files (default cnn_log / cnn_nolog)")
-p.add_argument("--checkpoint_dir", default="checkpoints/hw0")
-p.add_argument("--results_dir", default="results/hw0")
-p.add_argument("--cache_dir", default=".cache", help="log-mel cache and resume state")
+# defaults inside the repository, wherever the script is run from
+p.add_argument("--checkpoint_dir", default=str(utils.REPO / "checkpoints" / "hw0"))
+p.add_argument("--results_dir", default=str(utils.REPO / "results" / "hw0"))
+p.add_argument("--cache_dir", default=str(utils.REPO / ".cache"), help="log-mel cache and resume state")
+p.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint of this --name (e.g. the "
+                                                          "shipped checkpoints/hw0/cnn_log.pt) and its results")
 p.add_argument("--max_train", type=int, default=0, help="random subset of the training split (0 = all), e.g. for "
                                                           "quick ablations")
 p.add_argument("--epochs", type=int, default=30)
@@ -50,6 +54,9 @@ p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (0 = off)")
 p.add_argument("--label_smoothing", type=float, default=0.0)
 p.add_argument("--seed", type=int, default=0)
 p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+p.add_argument("--workers", type=int, default=-1, help="DataLoader workers gathering batches from the cache "
+                                                       "(-1: 0 on CPU, where they would compete with training, up "
+                                                       "to 8 with CUDA)")
 p.add_argument("--resume", action="store_true", help="continue from the last finished epoch of this run")
 p.add_argument("--stop_after_epoch", type=int, default=0, help="end this process after that epoch (continue later "
                                                                "with --resume), e.g. to fit a time-limited job")
@@ -62,34 +69,64 @@ np.random.seed(args.seed)
 ckpt_path = Path(args.checkpoint_dir) / f"{name}.pt"
 resume_path = Path(args.cache_dir) / f"resume_{name}.pt"
 results_dir = Path(args.results_dir)
+if ckpt_path.exists() and not args.overwrite and not (args.resume and resume_path.is_file()):
+    utils.die(f"{utils.shown_path(ckpt_path)} exists (the checkpoint you hand in?); pass --overwrite to replace it "
+              f"and its results, or --name NAME to write {utils.shown_path(ckpt_path.with_name('NAME.pt'))} "
+              f"(inference.py --checkpoint takes it)")
 mel_cfg = dict(utils.MEL_DEFAULTS, n_fft=args.n_fft, hop_length=args.hop_length, n_mels=args.n_mels)
 
-# ---- data: decode once, log-mel once, cached; everything then lives in memory ----------------------------------
-train_x, train_y, _ = utils.cached_log_mel(*utils.list_nsynth(args.train_dir), args.cache_dir, mel_cfg, "train")
-valid_x, valid_y, _ = utils.cached_log_mel(*utils.list_nsynth(args.valid_dir), args.cache_dir, mel_cfg, "valid")
-for split_dir, y in ((args.train_dir, train_y), (args.valid_dir, valid_y)):
-    if not (y >= 0).any():
+# ---- data: streamed once through the mel front end into float16 caches on disk, read back by random access ------
+# (a split never sits in memory: 289,205 notes are 4.7 GB of log-mel on disk; training holds a batch at a time)
+train = utils.cached_log_mel(*utils.list_nsynth(args.train_dir), args.cache_dir, mel_cfg, device, "train")
+valid = utils.cached_log_mel(*utils.list_nsynth(args.valid_dir), args.cache_dir, mel_cfg, device, "valid")
+for split_dir, split in ((args.train_dir, train), (args.valid_dir, valid)):
+    if not (split["labels"] >= 0).any():
         utils.die(f"{split_dir} has no labelled notes; add its examples.json or use NSynth file names "
                   f"(<family>_<source>_<NNN>-<pitch>-<velocity>.wav)")
-keep = train_y >= 0                     # an unlabelled training note can't be learnt from
+keep = train["labels"] >= 0             # an unlabelled training note can't be learnt from
 if (~keep).any():
     utils.warn(f"{(~keep).sum()} unlabelled training notes skipped")
 if args.max_train and keep.sum() > args.max_train:
     keep[np.random.default_rng(args.seed).permutation(np.flatnonzero(keep))[args.max_train:]] = False
-train_x, train_y = train_x[keep], torch.as_tensor(train_y[keep])
-print(f"train {len(train_y)} notes, valid {len(valid_y)} notes, input {tuple(train_x.shape[1:])} (mels x frames), "
+train_rows, train_y = train["rows"][keep], torch.as_tensor(train["labels"][keep])
+valid_y = valid["labels"]
+n_frames = utils.read_rows(train["file"], train_rows[:1]).shape[-1]
+print(f"train {len(train_y)} notes, valid {len(valid_y)} notes, input ({args.n_mels}, {n_frames}) (mels x frames), "
       f"{'log' if not args.no_log else 'linear'} mel, device {device}")
-ref = train_x if not args.no_log else torch.exp(train_x)
-norm_mean, norm_std = ref.mean(dim=(0, 2)), ref.std(dim=(0, 2)) + 1e-5   # per-mel-bin, training set only
-del ref
+norm_mean, norm_std = utils.mel_stats(train["file"], train_rows, not args.no_log)   # per mel bin, training set only
+
+
+class CachedBatches(torch.utils.data.Dataset):
+    """Item k = one whole batch: the cache rows at the given positions (float16) and their labels. Batches are
+    gathered from the cache file (utils.read_rows), in DataLoader workers when there are any."""
+    def __init__(self, file, rows, labels):
+        self.file, self.rows, self.labels = file, rows, labels
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, positions):
+        return torch.from_numpy(utils.read_rows(self.file, self.rows[positions])), self.labels[positions]
+
+
+workers = args.workers if args.workers >= 0 else (min(8, os.cpu_count() or 1) if device.startswith("cuda") else 0)
+train_batches = CachedBatches(train["file"], train_rows, train_y)
+
+
+def batches(positions):
+    """DataLoader over the given batches of positions; its own generator, so the global torch RNG (augmentation,
+    mixup, the next epoch's shuffle) draws the same numbers with or without workers."""
+    return torch.utils.data.DataLoader(train_batches, batch_size=None, sampler=positions, num_workers=workers,
+                                       pin_memory=device.startswith("cuda"), generator=torch.Generator())
 
 
 @torch.inference_mode()
-def predict(model, logmel, batch_size=256):
+def predict(model, split, batch_size=256):
     model.eval()
     out = []
-    for i in range(0, len(logmel), batch_size):
-        xb = utils.model_input(logmel[i:i + batch_size], not args.no_log, norm_mean, norm_std).to(device)
+    for i in range(0, len(split["rows"]), batch_size):
+        logmel = torch.from_numpy(utils.read_rows(split["file"], split["rows"][i:i + batch_size]))
+        xb = utils.model_input(logmel, not args.no_log, norm_mean, norm_std).to(device)
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
             out.append(model(xb).float().cpu())
     return torch.cat(out)
@@ -101,8 +138,10 @@ model_config = dict(n_mels=args.n_mels, n_classes=len(utils.FAMILIES), width=arg
 model = NoteCNN(**model_config).to(device)
 optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
 steps_per_epoch = math.ceil(len(train_y) / args.batch_size)
-scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch,
-                                                pct_start=0.1)
+total_steps = args.epochs * steps_per_epoch
+# 10 % warm-up; torch's OneCycleLR divides by zero when that is exactly one step (e.g. --epochs 1 on 640 notes)
+scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=total_steps,
+                                                pct_start=0.1 if total_steps != 10 else 0.2)
 print(f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters")
 kinds = [k for k in args.augment.split(",") if k]
 history, best_top1, start_epoch, train_time = [], -1.0, 0, 0.0
@@ -121,9 +160,8 @@ for epoch in range(start_epoch, args.epochs):
     model.train()
     perm = torch.randperm(len(train_y))
     loss_sum, correct, seen = 0.0, 0, 0
-    for i in tqdm(range(0, len(perm), args.batch_size), desc=f"epoch {epoch + 1}/{args.epochs}", leave=False):
-        idx = perm[i:i + args.batch_size]
-        xb, yb = train_x[idx], train_y[idx]
+    for xb, yb in tqdm(batches(perm.split(args.batch_size)), desc=f"epoch {epoch + 1}/{args.epochs}", leave=False,
+                       unit="batch"):
         if kinds:
             xb = utils.augment(xb, kinds, mel_cfg)
         xb = utils.model_input(xb, not args.no_log, norm_mean, norm_std)
@@ -134,7 +172,7 @@ for epoch in range(start_epoch, args.epochs):
             lam = float(torch.distributions.Beta(args.mixup, args.mixup).sample())
             j = torch.randperm(len(xb))
             xb, target = lam * xb + (1 - lam) * xb[j], lam * target + (1 - lam) * target[j]
-        xb, target = xb.to(device), target.to(device)
+        xb, target = xb.to(device, non_blocking=True), target.to(device)
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
             logits = model(xb)
         loss = F.cross_entropy(logits.float(), target, label_smoothing=args.label_smoothing)
@@ -147,7 +185,7 @@ for epoch in range(start_epoch, args.epochs):
         seen += len(xb)
     train_time += time.time() - t0
 
-    val_logits = predict(model, valid_x)
+    val_logits = predict(model, valid)
     val = utils.evaluate(torch.softmax(val_logits, 1).numpy(), valid_y)
     val_mask = torch.as_tensor(valid_y >= 0)
     val_loss = F.cross_entropy(val_logits[val_mask], torch.as_tensor(valid_y)[val_mask]).item()
@@ -176,13 +214,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 ep = [h["epoch"] for h in history]
 fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4))
-a1.plot(ep, [h["train_loss"] for h in history], label="train (augmented, mixup)")
+regularised = ", ".join(filter(None, ["augmented" if kinds else "", "SpecAugment" if args.specaugment else "",
+                                      "mixup" if args.mixup > 0 else ""]))
+a1.plot(ep, [h["train_loss"] for h in history], label=f"train ({regularised})" if regularised else "train")
 a1.plot(ep, [h["val_loss"] for h in history], label="validation")
-a1.set(xlabel="epoch", ylabel="cross-entropy", title=f"{name}: loss")
-a2.plot(ep, [h["train_acc"] for h in history], label="train top-1 (augmented)")
+model_label = f"Task 3 CNN, {'linear mel' if args.no_log else 'log-mel'} input"   # figure titles, not run names
+a1.set(xlabel="epoch", ylabel="cross-entropy", title=f"{model_label}: loss")
+a2.plot(ep, [h["train_acc"] for h in history], label=f"train top-1 ({regularised})" if regularised else "train top-1")
 a2.plot(ep, [h["val_top1"] for h in history], label="validation top-1")
 a2.plot(ep, [h["val_top3"] for h in history], label="validation top-3")
-a2.set(xlabel="epoch", ylabel="accuracy", title=f"{name}: accuracy", ylim=(0, 1))
+a2.set(xlabel="epoch", ylabel="accuracy", title=f"{model_label}: accuracy", ylim=(0, 1))
 for a in (a1, a2):
     a.legend()
     a.grid(alpha=0.3)
@@ -196,13 +237,13 @@ model, ckpt = load_checkpoint(ckpt_path, device)
 print(f"best epoch {ckpt['epoch']}: validation top-1 {ckpt['val_top1']:.4f} top-3 {ckpt['val_top3']:.4f}")
 test = None
 if args.test_dir:
-    test_x, test_y, _ = utils.cached_log_mel(*utils.list_nsynth(args.test_dir), args.cache_dir, mel_cfg, "test")
-    test = utils.evaluate(torch.softmax(predict(model, test_x), 1).numpy(), test_y)
+    test_split = utils.cached_log_mel(*utils.list_nsynth(args.test_dir), args.cache_dir, mel_cfg, device, "test")
+    test = utils.evaluate(torch.softmax(predict(model, test_split), 1).numpy(), test_split["labels"])
     utils.print_metrics("test", test)
     if test["n"]:
         print(utils.format_confusion(test["confusion_matrix"]))
         utils.save_confusion_png(test["confusion_matrix"], results_dir / f"{name}_confusion.png",
-                                 f"{name} on {Path(args.test_dir).name}: top-1 {test['top1']:.3f}, top-3 {test['top3']:.3f}")
+                                 f"{model_label}, test split: top-1 {test['top1']:.3f}, top-3 {test['top3']:.3f}")
 utils.write_json(results_dir / f"{name}.json", dict(
     name=name, task="task3", model=f"NoteCNN (short-chunk-style CNN, {args.n_blocks} conv blocks, width {args.width})",
     command=utils.command_line(), seed=args.seed, class_names=utils.FAMILIES, log_input=not args.no_log,
@@ -214,4 +255,4 @@ utils.write_json(results_dir / f"{name}.json", dict(
     val=dict(top1=ckpt["val_top1"], top3=ckpt["val_top3"], n=int((valid_y >= 0).sum())),
     test=test, history=history,
     figures=dict(curves=f"{name}_curves.png", confusion=f"{name}_confusion.png" if test and test["n"] else None)))
-print(f"saved {ckpt_path} and {results_dir / (name + '.json')}")
+print(f"saved {utils.shown_path(ckpt_path)} and {utils.shown_path(results_dir / (name + '.json'))}")

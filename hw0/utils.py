@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sys
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +21,8 @@ FAMILIES = ["bass", "brass", "flute", "guitar", "keyboard", "mallet",
             "organ", "reed", "string", "synth_lead", "vocal"]
 SR = 16000              # NSynth sample rate
 N_SAMPLES = 4 * SR      # every NSynth note is 4 s long
-DEMO_DIR = Path(__file__).resolve().parent / "demo"
+REPO = Path(__file__).resolve().parents[1]
+DEMO_DIR = REPO / "hw0" / "demo"
 
 
 def die(msg):
@@ -82,8 +84,10 @@ def list_nsynth(path):
     meta = {}
     meta_file = split_dir / "examples.json"
     if meta_file.is_file():
-        try:
-            meta = json.loads(meta_file.read_text())
+        try:   # each entry shrinks to its instrument_family as it is parsed: nsynth-train's 289,205 entries of 13
+               # keys would take about a GB as Python dicts
+            meta = json.loads(meta_file.read_text(),
+                              object_hook=lambda obj: obj["instrument_family"] if "instrument_family" in obj else obj)
             if not isinstance(meta, dict):
                 raise ValueError("top level is not an object")
         except (ValueError, OSError) as e:
@@ -95,8 +99,7 @@ def list_nsynth(path):
 
     labels, n_unlabelled, bad_meta = [], 0, []
     for p in wavs:
-        entry = meta.get(p.stem)
-        fam = entry.get("instrument_family") if isinstance(entry, dict) else None
+        fam = meta.get(p.stem)
         if not (isinstance(fam, int) and not isinstance(fam, bool) and 0 <= fam < len(FAMILIES)):
             if p.stem in meta:
                 bad_meta.append(p.stem)
@@ -121,8 +124,8 @@ def warn(msg):
 # ----------------------------------------------------------------------------------------------------------------
 # audio loading
 
-def _read_one(path):
-    """-> (float32 mono 4 s at 16 kHz or None, problem flags)."""
+def read_audio(path):
+    """One wav -> (float32 mono 4 s at 16 kHz, or None if unusable; set of problem flags)."""
     import soundfile as sf
     flags = set()
     try:
@@ -154,50 +157,65 @@ def _read_one(path):
     return y.astype(np.float32), flags
 
 
-def load_audio(paths, labels, desc="decode"):
-    """Decode wavs into one [N, 64000] float32 array. Odd-but-usable files are fixed with a counted warning;
-    unreadable files are reported by name and dropped (with their labels), never silently."""
+CHUNK = 256     # notes decoded and processed at a time: 64 MB of audio, twice (one chunk decodes while one computes)
+
+
+def stream_audio(paths, problems, chunk_size=CHUNK, first_chunk=0, desc="decode"):
+    """Decode wavs one chunk at a time: yields (first row, audio [n, 64000] float32) for chunks first_chunk, ...,
+    so a split's audio is never in memory at once. Files are decoded on all cores, the next chunk while the caller
+    works on this one. Every file's problems go into the dict `problems` as {row: [flag, ...]}; an unusable file
+    comes back as zeros flagged "unreadable: ...", for report_problems to name and the caller to exclude."""
     from tqdm import tqdm
-    audio = np.zeros((len(paths), N_SAMPLES), dtype=np.float32)
-    keep = np.ones(len(paths), dtype=bool)
+    starts = range(first_chunk * chunk_size, len(paths), chunk_size)
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool, \
+            tqdm(total=len(paths), initial=min(first_chunk * chunk_size, len(paths)), desc=desc, unit="note",
+                 disable=len(paths) < 64, leave=False) as bar:
+        submit = lambda start: [pool.submit(read_audio, p) for p in paths[start:start + chunk_size]]  # noqa: E731
+        pending = submit(starts[0]) if len(starts) else []
+        for k, start in enumerate(starts):
+            done, pending = pending, (submit(starts[k + 1]) if k + 1 < len(starts) else [])   # decode ahead
+            audio = np.zeros((len(done), N_SAMPLES), dtype=np.float32)
+            for i, future in enumerate(done):
+                y, flags = future.result()
+                if flags:
+                    problems[start + i] = sorted(flags)
+                if y is not None:
+                    audio[i] = y
+            yield start, audio
+            bar.update(len(audio))
+
+
+def report_problems(paths, problems):
+    """Print the counted warnings for odd-but-usable files and name the unreadable ones (excluded from prediction and
+    metrics); stop with one line if no file is usable. -> bool mask of usable files."""
     counts, names, bad = {}, {}, []
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        for i, (y, flags) in enumerate(tqdm(pool.map(_read_one, paths), total=len(paths), desc=desc,
-                                            disable=len(paths) < 64, leave=False)):
-            for f in flags:
-                counts[f.split(":")[0]] = counts.get(f.split(":")[0], 0) + 1
-                names.setdefault(f.split(":")[0], []).append(Path(paths[i]).name)
-            if y is None:
-                keep[i] = False
-                bad.append(f"{Path(paths[i]).name} ({', '.join(flags)})")
-            else:
-                audio[i] = y
-    if not keep.any():                      # nothing to predict: one error line, no warnings before it
-        die(f"none of the {len(paths)} wav files could be read (e.g. {bad[0]})")
-    for f, n in counts.items():
-        if not f.startswith("unreadable"):
-            warn(f"{n} files: {f}: " + ", ".join(names[f][:5]) + (" ..." if n > 5 else ""))
+    for row, flags in sorted(problems.items()):
+        for f in flags:
+            kind = f.split(":")[0]
+            counts[kind] = counts.get(kind, 0) + 1
+            names.setdefault(kind, []).append(Path(paths[row]).name)
+        if any(f.startswith("unreadable") for f in flags):
+            bad.append((row, f"{Path(paths[row]).name} ({', '.join(flags)})"))
+    usable = np.ones(len(paths), dtype=bool)
+    usable[[row for row, _ in bad]] = False
+    if not usable.any():                    # nothing to predict: one error line, no warnings before it
+        die(f"none of the {len(paths)} wav files could be read (e.g. {bad[0][1]})")
+    for kind, n in counts.items():
+        if not kind.startswith("unreadable"):
+            warn(f"{n} files: {kind}: " + ", ".join(names[kind][:5]) + (" ..." if n > 5 else ""))
     if bad:
-        warn(f"{len(bad)} unreadable files excluded from prediction and metrics: " + "; ".join(bad[:10]) +
-             (" ..." if len(bad) > 10 else ""))
-    return audio[keep], [p for p, k in zip(paths, keep) if k], np.asarray(labels)[keep]
+        warn(f"{len(bad)} unreadable files excluded from prediction and metrics: " +
+             "; ".join(b for _, b in bad[:10]) + (" ..." if len(bad) > 10 else ""))
+    return usable
 
 
-def load_split(path, desc="decode"):
-    paths, labels = list_nsynth(path)
-    return load_audio(paths, labels, desc=desc)
-
-
-def cached_labels(paths, labels, cached_paths):
-    """Labels for the rows of a cache hit, taken from the fresh listing (examples.json may have changed since the
-    cache was written), and the same warning as load_audio for files the cache left out as unreadable."""
-    fresh = {str(p): int(y) for p, y in zip(paths, labels)}
-    cached = [str(p) for p in cached_paths]
-    left_out = sorted(set(fresh) - set(cached))
-    if left_out:
-        warn(f"{len(left_out)} unreadable files excluded from prediction and metrics (decided when the cache was "
-             f"written): " + ", ".join(Path(p).name for p in left_out[:10]) + (" ..." if len(left_out) > 10 else ""))
-    return np.array([fresh[p] for p in cached], dtype=np.int64)
+def load_audio(paths, labels, desc="decode"):
+    """A short list of wavs (Task 1's nine notes, tests, benches) as one [N, 64000] float32 array; unreadable files
+    are named and dropped with their labels. Splits go through stream_audio / cached_rows instead."""
+    problems = {}
+    audio = np.concatenate([a for _, a in stream_audio(paths, problems, max(len(paths), 1), desc=desc)])
+    usable = report_problems(paths, problems)
+    return audio[usable], [p for p, k in zip(paths, usable) if k], np.asarray(labels)[usable]
 
 
 def file_list_key(paths, *settings):
@@ -208,6 +226,75 @@ def file_list_key(paths, *settings):
         h.update(f"{p}|{st.st_size}|{st.st_mtime_ns}\n".encode())
     h.update(json.dumps(settings, sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
+
+
+def write_json_atomic(path, obj):
+    tmp = Path(f"{path}.tmp")
+    tmp.write_text(json.dumps(obj))
+    os.replace(tmp, path)
+
+
+def cached_rows(kind, paths, labels, cache_dir, settings, row_fn, chunk_size=CHUNK, desc=""):
+    """Stream a split through row_fn (decoded audio [n, 64000] -> rows [n, ...]) one chunk at a time into an on-disk
+    cache, cache_dir/hw0_<kind>_<key>/rows.npy, that training reads by random access (read_rows). The key covers the
+    file list (names, sizes, mtimes) and `settings`.
+
+    Resumable and atomic: the cache is built in <name>.partial/, where progress.json records after every chunk how
+    many chunks are safely on disk; an interrupted run continues from there, and the folder gets its final name only
+    when complete. Rows of unreadable files stay zero and are excluded. -> dict(file, rows: usable row numbers in
+    the file, labels and paths of those rows); labels come from today's listing (examples.json may have changed)."""
+    key = file_list_key(paths, kind, settings)
+    final = Path(cache_dir) / f"hw0_{kind}_{key}"
+    partial = final.with_name(final.name + ".partial")
+    if (final / "done.json").is_file():
+        print(f"{kind}: cache hit {final}")
+        problems = {int(r): f for r, f in json.loads((final / "done.json").read_text())["problems"].items()}
+    else:
+        probe = row_fn(np.zeros((1, N_SAMPLES), dtype=np.float32))            # what one note becomes
+        shape, dtype = probe.shape[1:], probe.dtype
+        progress = json.loads((partial / "progress.json").read_text()) if (partial / "progress.json").is_file() else {}
+        if (progress.get("n"), progress.get("shape"), progress.get("dtype")) != (len(paths), list(shape), dtype.str):
+            partial.mkdir(parents=True, exist_ok=True)
+            progress = dict(n=len(paths), shape=list(shape), dtype=dtype.str, chunk_size=chunk_size, chunks_done=0,
+                            problems={})
+            # the .npy header and a sparse file: no row is written (nor held in memory) yet
+            np.lib.format.open_memmap(partial / "rows.npy", mode="w+", dtype=dtype, shape=(len(paths),) + shape)
+            write_json_atomic(partial / "progress.json", progress)
+        elif progress["chunks_done"]:
+            print(f"{kind}: resuming {partial} after {min(progress['chunks_done'] * progress['chunk_size'], len(paths))}"
+                  f" of {len(paths)} notes")
+        problems = {int(r): f for r, f in progress["problems"].items()}
+        rows = np.load(partial / "rows.npy", mmap_mode="r")
+        offset, row_bytes = rows.offset, rows[0].nbytes
+        del rows
+        chunk_size = progress["chunk_size"]
+        with open(partial / "rows.npy", "r+b") as f:
+            for start, audio in stream_audio(paths, problems, chunk_size, progress["chunks_done"],
+                                             desc=f"{kind} {desc}".strip()):
+                os.pwrite(f.fileno(), np.ascontiguousarray(row_fn(audio), dtype=dtype).tobytes(),
+                          offset + start * row_bytes)
+                os.fsync(f.fileno())                  # the rows are on disk before progress says so
+                progress["chunks_done"] += 1
+                progress["problems"] = problems
+                write_json_atomic(partial / "progress.json", progress)
+        write_json_atomic(partial / "done.json", dict(n=len(paths), problems=problems))
+        if final.exists():                            # a stale, incomplete folder of the same key
+            shutil.rmtree(final)
+        os.rename(partial, final)
+        print(f"{kind}: wrote cache {final} ({(final / 'rows.npy').stat().st_size / 1e6:.0f} MB)")
+    usable = report_problems(paths, problems)
+    rows = np.flatnonzero(usable)
+    return dict(file=final / "rows.npy", rows=rows, labels=np.asarray(labels)[rows],
+                paths=[str(paths[i]) for i in rows])
+
+
+def read_rows(file, idx):
+    """Rows idx (any order) of a cached rows.npy, copied out of a memory map that is closed again at once: resident
+    memory stays one batch, not the file, however often training samples it."""
+    rows = np.load(file, mmap_mode="r")
+    out = np.array(rows[idx])
+    del rows
+    return out
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -232,256 +319,6 @@ def log_mel(audio, mel_cfg, device="cpu", batch_size=256):
             power = spec.real ** 2 + spec.imag ** 2
             out.append(torch.log(fb @ power + 1e-10).cpu())
     return torch.cat(out)
-
-
-# ----------------------------------------------------------------------------------------------------------------
-# Task-2 features: one float64 STFT per clip shared by every spectral feature, equal to librosa's per-file values
-
-FEAT_DEFAULTS = dict(sr=SR, n_fft=2048, hop_length=512, n_mels=128, n_mfcc=20)
-FEAT_VERSION = 2   # part of the feature cache key: bump when the computation changes, even within float rounding
-
-
-def feature_names(cfg=FEAT_DEFAULTS):
-    frame = ([f"mfcc{i}" for i in range(cfg["n_mfcc"])] + [f"dmfcc{i}" for i in range(cfg["n_mfcc"])] +
-             [f"ddmfcc{i}" for i in range(cfg["n_mfcc"])] + ["centroid", "bandwidth", "rolloff", "flatness"] +
-             [f"contrast{i}" for i in range(7)] + [f"chroma{i}" for i in range(12)] + ["zcr", "rms_db"])
-    pooled = [f"{n}_{s}" for s in ("mean", "std") for n in frame]
-    return pooled + ["attack_time", "peak_time", "decay_slope", "release_ratio", "temporal_centroid", "peak_db"]
-
-
-def db_per_clip(power, top_db=80.0):
-    """librosa.power_to_db(power) for each clip of a batch [B, ...] on its own: librosa's top_db floor is relative to
-    the maximum of the whole array, which would make one note's features depend on the others in its batch."""
-    db = 10.0 * np.log10(np.maximum(1e-10, power))
-    peak = db.reshape(len(db), -1).max(axis=1).reshape((-1,) + (1,) * (db.ndim - 1))
-    return np.maximum(db, peak - top_db)
-
-
-@functools.lru_cache(maxsize=4)
-def feature_filters(sr, n_fft, n_mels):
-    """Bin frequencies, mel and chroma filter banks (torch) and spectral-contrast bands, built once per setting."""
-    import librosa
-    import torch
-    freq = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
-    # librosa.feature.spectral_contrast's octave sub-bands (fmin 200 Hz, 6 bands, quantile 0.02) as
-    # (first bin, end bin, bins averaged at each side), reproducing its edge rules
-    edges = np.concatenate([[0.0], 200.0 * 2.0 ** np.arange(7)])
-    bands = []
-    for k, (f_low, f_high) in enumerate(zip(edges[:-1], edges[1:])):
-        idx = np.flatnonzero((freq >= f_low) & (freq <= f_high))
-        lo = idx[0] - 1 if k > 0 else idx[0]             # each band also takes the bin just below it,
-        hi = len(freq) if k == 6 else idx[-1] + 1        # the top band runs to Nyquist,
-        n_side = max(int(np.rint(0.02 * (hi - lo))), 1)
-        bands.append((int(lo), int(hi) if k == 6 else int(hi) - 1, n_side))   # the others drop their last bin
-    freq = torch.as_tensor(freq, dtype=torch.float32)
-    return dict(freq=freq, freq_powers=torch.stack([torch.ones_like(freq), freq, freq ** 2], 1),   # [bins, 3]
-                # mel and chroma (A440, no tuning estimate) filter banks side by side: one matrix product for both
-                mel_chroma=torch.as_tensor(np.concatenate([librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels),
-                                                           librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=0.0)]).T),
-                window=torch.as_tensor(librosa.filters.get_window("hann", n_fft)),
-                bands=np.array(bands, dtype=np.int64))
-
-
-@numba.njit(nogil=True)
-def power_and_magnitude(spec, power, magnitude):
-    """|X|^2 and |X| into float32 [frames, bins] from a complex128 spectrum in one pass (torch needs four)."""
-    for t in range(spec.shape[0]):
-        for f in range(spec.shape[1]):
-            p = spec[t, f].real ** 2 + spec[t, f].imag ** 2
-            power[t, f] = p
-            magnitude[t, f] = np.sqrt(p)
-
-
-@numba.njit(nogil=True)
-def band_extremes(S, bands):
-    """Spectral contrast's peak and valley: for each row of S [rows, bins] and each band (lo, hi, k), the mean of
-    the k largest and of the k smallest values in S[row, lo:hi]. One pass a band keeping the k extremes in order;
-    torch.topk (a partial sort per row and side) took more time than everything else in frame_features together."""
-    peak = np.empty((S.shape[0], len(bands)), np.float32)
-    valley = np.empty((S.shape[0], len(bands)), np.float32)
-    k_max = bands[:, 2].max()
-    top = np.empty(k_max, np.float32)       # descending: top[k - 1] is the smallest kept
-    bottom = np.empty(k_max, np.float32)    # ascending: bottom[k - 1] is the largest kept
-    for r in range(S.shape[0]):
-        for b in range(len(bands)):
-            lo, hi, k = bands[b, 0], bands[b, 1], bands[b, 2]
-            top[:k] = -np.inf
-            bottom[:k] = np.inf
-            for i in range(lo, hi):
-                v = S[r, i]
-                if v > top[k - 1]:
-                    j = k - 1
-                    while j > 0 and top[j - 1] < v:
-                        top[j] = top[j - 1]
-                        j -= 1
-                    top[j] = v
-                if v < bottom[k - 1]:
-                    j = k - 1
-                    while j > 0 and bottom[j - 1] > v:
-                        bottom[j] = bottom[j - 1]
-                        j -= 1
-                    bottom[j] = v
-            peak[r, b] = top[:k].mean()
-            valley[r, b] = bottom[:k].mean()
-    return peak, valley
-
-
-@functools.lru_cache(maxsize=4)
-def delta_operators(n_frames):
-    """[frames, 2 * frames] matrix M with mfcc @ M = librosa.feature.delta of order 1 and 2 side by side. The deltas
-    are linear in the signal, so librosa applied to the identity gives their matrix once; a product per batch then
-    replaces its per-row Savitzky-Golay edge fits, which took as long as the whole STFT."""
-    import librosa
-    eye = np.eye(n_frames, dtype=np.float32)
-    return np.concatenate([librosa.feature.delta(eye), librosa.feature.delta(eye, order=2)], axis=1)
-
-
-def frame_features(y, cfg=FEAT_DEFAULTS):
-    """[B, samples] -> [B, n_frame_features, frames]: the numbers librosa's feature functions give one file at a time
-    (bench/hw0_features.py asserts it), computed in torch from one STFT that every spectral feature shares."""
-    import librosa
-    import torch
-    sr, n_fft, hop = cfg["sr"], cfg["n_fft"], cfg["hop_length"]
-    fb = feature_filters(sr, n_fft, cfg["n_mels"])
-    freq, tiny, half = fb["freq"], np.finfo(np.float32).tiny, n_fft // 2
-    if n_fft % hop:
-        raise ValueError(f"Task-2 features need n_fft a multiple of hop_length, got {n_fft} and {hop}")
-    pad = torch.nn.functional.pad
-    with torch.inference_mode():
-        x = torch.tensor(np.asarray(y, dtype=np.float32))
-        # the STFT in float64, as librosa computes it (its window is float64): a float32 FFT's rounding noise, about
-        # 135 dB under the frame's peak, swamps spectral-contrast valleys far from a note and moves them by up to
-        # 20 dB. One clip at a time, so its float64 frames and spectrum (2 MB each) stay in cache; float32 after.
-        n_frames = 1 + x.shape[1] // hop
-        P, S = torch.empty(len(x), n_frames, n_fft // 2 + 1), torch.empty(len(x), n_frames, n_fft // 2 + 1)
-        windowed = torch.empty(n_frames, n_fft, dtype=torch.float64)           # reused: no fresh pages per clip
-        for clip, clip_P, clip_S in zip(pad(x.double(), (half, half)), P.numpy(), S.numpy()):
-            spec = torch.fft.rfft(torch.mul(clip.unfold(-1, n_fft, hop), fb["window"], out=windowed))
-            power_and_magnitude(spec.numpy(), clip_P, clip_S)                  # |X|^2, |X|  [frames, bins]
-        # centroid and bandwidth from the magnitude's first three moments over frequency (librosa normalises each
-        # frame to unit sum and leaves all-zero frames at zero, hence the guarded division)
-        m0, m1, m2 = (S @ fb["freq_powers"]).unbind(-1)
-        m0_safe = torch.where(m0 < tiny, 1.0, m0)
-        centroid = m1 / m0_safe
-        bandwidth = ((m2 - 2 * centroid * m1 + centroid ** 2 * m0) / m0_safe).clamp_min(0).sqrt()
-        # roll-off: first bin whose running magnitude sum reaches 85 % of the frame's (the sum is sorted)
-        rolloff = freq[torch.searchsorted(S.cumsum(-1), 0.85 * m0[..., None])[..., 0].clamp_max(len(freq) - 1)]
-        P_floor = P.clamp_min(1e-10)
-        arithmetic_mean = P_floor.mean(-1)
-        flatness = P_floor.log_().mean(-1).exp() / arithmetic_mean
-        peak, valley = band_extremes(S.reshape(-1, S.shape[-1]).numpy(), fb["bands"])
-        mel, chroma = (P @ fb["mel_chroma"]).split([cfg["n_mels"], 12], -1)
-        chroma_max = chroma.amax(-1, keepdim=True)
-        chroma = chroma / torch.where(chroma_max < tiny, 1.0, chroma_max)   # librosa's max-norm, silence left as is
-        # rms over the same centred n_fft frames: energy of hop-long blocks, summed n_fft / hop blocks at a time
-        padded = pad(x, (half, half + (-(x.shape[1] + n_fft)) % hop))         # zeros up to whole blocks
-        blocks = padded.pow(2).reshape(len(x), -1, hop).sum(-1)
-        rms = (blocks.unfold(-1, n_fft // hop, 1)[:, :n_frames].sum(-1) / n_fft).sqrt()
-        # zero crossings as librosa counts them: |y| <= 1e-10 counts as positive, n_fft - 1 sample pairs a frame,
-        # edge padding (which adds none, so count on the clip and clamp each frame's first and last pair to it)
-        negative = x < -1e-10
-        count = pad((negative[:, 1:] != negative[:, :-1]).cumsum(-1, dtype=torch.int32), (1, 0))   # before sample
-        first = (torch.arange(n_frames) * hop - half).clamp(0, x.shape[1] - 1)
-        end = (torch.arange(n_frames) * hop - half + n_fft - 1).clamp(0, x.shape[1] - 1)
-        zcr = (count[:, end] - count[:, first]) / n_fft
-    frames = lambda t: t.transpose(-1, -2).numpy() if t.ndim == 3 else t[:, None].numpy()   # noqa: E731
-    mfcc = librosa.feature.mfcc(S=db_per_clip(frames(mel)), n_mfcc=cfg["n_mfcc"])
-    n_bands = len(fb["bands"])
-    contrast = (db_per_clip(peak.reshape(len(x), -1, n_bands).transpose(0, 2, 1)) -
-                db_per_clip(valley.reshape(len(x), -1, n_bands).transpose(0, 2, 1)))
-    feats = [mfcc, *np.split(mfcc @ delta_operators(mfcc.shape[-1]), 2, axis=-1),
-             frames(centroid), frames(bandwidth), frames(rolloff), frames(flatness), contrast, frames(chroma),
-             frames(zcr), db_per_clip(frames(rms) ** 2)]        # = librosa.amplitude_to_db(rms) per clip
-    return np.concatenate(feats, axis=-2)
-
-
-def envelope_features(rms_db, hop_s):
-    """Attack/decay statistics from the frame RMS in dB, [B, frames] -> [B, 6]."""
-    peak = rms_db.argmax(axis=1)
-    peak_db = rms_db.max(axis=1)
-    above = rms_db >= (peak_db[:, None] - 3)               # attack: first frame within 3 dB of the peak
-    attack = above.argmax(axis=1) * hop_s
-    frames = np.arange(rms_db.shape[1])
-    release_frame = min(int(round(3.0 / hop_s)), rms_db.shape[1] - 1)   # NSynth notes are released at 3 s
-    # decay: least-squares slope (dB/s) from the peak to the release, all clips at once; 0 under three frames
-    in_decay = (frames >= peak[:, None]) & (frames < release_frame)
-    n = in_decay.sum(axis=1)
-    t = np.where(in_decay, (frames - peak[:, None]) * hop_s, 0.0)
-    db = np.where(in_decay, rms_db, 0.0)
-    covariance = n * (t * db).sum(1) - t.sum(1) * db.sum(1)
-    variance = n * (t * t).sum(1) - t.sum(1) ** 2
-    slopes = np.where(n >= 3, covariance / np.maximum(variance, 1e-12), 0.0)
-    release_ratio = rms_db[:, release_frame] - peak_db
-    lin = 10 ** (rms_db / 20)
-    temporal_centroid = (lin * frames).sum(1) / (lin.sum(1) + 1e-9) * hop_s
-    return np.stack([attack, peak * hop_s, slopes, release_ratio, temporal_centroid, peak_db], axis=1)
-
-
-def pool_over_time(frames, cfg=FEAT_DEFAULTS):
-    """[B, n_frame_features, frames] -> [B, D]: mean and std over time of each frame feature + envelope statistics of
-    the last one (RMS in dB)."""
-    env = envelope_features(frames[:, -1, :], cfg["hop_length"] / cfg["sr"])
-    return np.concatenate([frames.mean(-1), frames.std(-1), env], axis=1).astype(np.float32)
-
-
-def pooled_features(y, cfg=FEAT_DEFAULTS):
-    """[B, samples] -> [B, D] clip-level vector: mean and std over time of frame features + envelope statistics."""
-    return pool_over_time(frame_features(y, cfg), cfg)
-
-
-def reference_features(y, cfg=FEAT_DEFAULTS):
-    """The definition of the Task-2 features for one clip [samples] -> [D]: librosa's own feature functions on the
-    waveform, each computing its own STFT, as a per-file loop would. pooled_features gives the same numbers many times
-    faster; tests and bench/hw0_features.py check the two against each other."""
-    import librosa
-    sr, n_fft, hop = cfg["sr"], cfg["n_fft"], cfg["hop_length"]
-    mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=cfg["n_mfcc"], n_fft=n_fft, hop_length=hop, n_mels=cfg["n_mels"])
-    rms = librosa.feature.rms(y=y, frame_length=n_fft, hop_length=hop)
-    frames = np.concatenate([
-        mfcc, librosa.feature.delta(mfcc), librosa.feature.delta(mfcc, order=2),
-        librosa.feature.spectral_centroid(y=y, sr=sr, n_fft=n_fft, hop_length=hop),
-        librosa.feature.spectral_bandwidth(y=y, sr=sr, n_fft=n_fft, hop_length=hop),
-        librosa.feature.spectral_rolloff(y=y, sr=sr, n_fft=n_fft, hop_length=hop),
-        librosa.feature.spectral_flatness(y=y, n_fft=n_fft, hop_length=hop),
-        librosa.feature.spectral_contrast(y=y, sr=sr, n_fft=n_fft, hop_length=hop),
-        librosa.feature.chroma_stft(y=y, sr=sr, n_fft=n_fft, hop_length=hop, tuning=0.0),
-        librosa.feature.zero_crossing_rate(y, frame_length=n_fft, hop_length=hop),
-        librosa.amplitude_to_db(rms)])
-    return pool_over_time(frames[None], cfg)[0]
-
-
-def extract_features(audio, cfg=FEAT_DEFAULTS, chunk=8, desc="features"):
-    """[N, samples] -> [N, D]: chunks of 8 clips (their spectra stay in cache), one chunk per core at a time, with a
-    progress bar. Torch runs single-threaded inside a chunk: one chunk's ops are too small to split well."""
-    import torch
-    from tqdm import tqdm
-    cores = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with ThreadPoolExecutor(cores) as pool, tqdm(total=len(audio), desc=desc, unit="clip", leave=False) as bar:
-            parts = []
-            for part in pool.map(lambda i: pooled_features(audio[i:i + chunk], cfg), range(0, len(audio), chunk)):
-                parts.append(part)
-                bar.update(len(part))
-        return np.concatenate(parts)
-    finally:
-        torch.set_num_threads(cores)
-
-
-def cached_features(paths, labels, cache_dir, cfg=FEAT_DEFAULTS, desc="features"):
-    """Features for an NSynth file list, cached on disk keyed by the file list and the feature settings."""
-    key = file_list_key(paths, cfg, feature_names(cfg), FEAT_VERSION)
-    cache = Path(cache_dir) / f"hw0_features_{key}.npz"
-    if cache.is_file():
-        print(f"features: cache hit {cache}")
-        z = np.load(cache)
-        return z["X"], cached_labels(paths, labels, z["paths"]), [str(p) for p in z["paths"]]
-    audio, paths, labels = load_audio(paths, labels, desc=f"decode {desc}")
-    X = extract_features(audio, cfg, desc=desc)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(cache, X=X, y=labels, paths=np.array([str(p) for p in paths]))
-    print(f"features: wrote cache {cache}")
-    return X, labels, [str(p) for p in paths]
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -568,6 +405,15 @@ def merge_json(path, key, obj):
     write_json(path, data)
 
 
+def shown_path(path):
+    """A path for printouts and results JSON: relative to the repository when inside it (never the absolute paths of
+    the machine that made a result), otherwise as given."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
 def command_line():
     return "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
 
@@ -575,21 +421,38 @@ def command_line():
 # ----------------------------------------------------------------------------------------------------------------
 # CNN input: cached log-mel, the log / no-log transform, device choice
 
-def cached_log_mel(paths, labels, cache_dir, mel_cfg, desc="mel"):
-    """Natural-log mel power [N, n_mels, frames] (float16 on disk), cached keyed by the file list and mel settings."""
+def cached_log_mel(paths, labels, cache_dir, mel_cfg, device="cpu", desc=""):
+    """Natural-log mel power [n_mels, frames] per note, float16 on disk (the precision training and inference
+    use: model_input rounds to it), streamed into a cache_rows cache keyed by the file list and mel settings."""
+    return cached_rows("logmel", paths, labels, cache_dir, mel_cfg,
+                       lambda audio: log_mel(audio, mel_cfg, device).half().numpy(), desc=desc)
+
+
+def cached_features(paths, labels, cache_dir, desc=""):
+    """The 176 Task-2 features per note (features.py), float32, streamed into a cached_rows cache keyed by the file
+    list, the feature settings and features.FEAT_VERSION (7 MB per 10,000 notes, so callers read it whole)."""
+    import features
+    cfg = features.FEAT_DEFAULTS
+    return cached_rows("features", paths, labels, cache_dir, (cfg, features.feature_names(cfg), features.FEAT_VERSION),
+                       lambda audio: features.extract_features(audio, cfg), desc=desc)
+
+
+def mel_stats(file, rows, log_input, chunk=2048):
+    """Per-mel-bin mean and std of the network input over the given cache rows and all frames, in one streaming
+    pass (chunks merged with Chan et al.'s pairwise update in float64). -> (mean, std) float32 tensors."""
     import torch
-    key = file_list_key(paths, mel_cfg)
-    cache = Path(cache_dir) / f"hw0_logmel_{key}.pt"
-    if cache.is_file():
-        print(f"mel: cache hit {cache}")
-        z = torch.load(cache, weights_only=True)
-        return z["logmel"].float(), cached_labels(paths, labels, z["paths"]), list(z["paths"])
-    audio, paths, labels = load_audio(paths, labels, desc=f"decode {desc}")
-    logmel = log_mel(audio, mel_cfg).half()          # float16, as a cache hit returns it: same run either way
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"logmel": logmel, "labels": torch.as_tensor(labels), "paths": [str(p) for p in paths]}, cache)
-    print(f"mel: wrote cache {cache}")
-    return logmel.float(), labels, [str(p) for p in paths]
+    n, mean, m2 = 0, 0.0, 0.0
+    for i in range(0, len(rows), chunk):
+        x = torch.from_numpy(read_rows(file, rows[i:i + chunk])).double()          # [b, mels, frames]
+        x = x if log_input else torch.exp(x)
+        x = x.transpose(0, 1).reshape(x.shape[1], -1)                               # [mels, b * frames]
+        k, chunk_mean = x.shape[1], x.mean(1)
+        chunk_m2 = ((x - chunk_mean[:, None]) ** 2).sum(1)
+        delta = chunk_mean - mean
+        mean = mean + delta * k / (n + k)
+        m2 = m2 + chunk_m2 + delta ** 2 * n * k / (n + k)
+        n += k
+    return mean.float(), (m2 / (n - 1)).sqrt().float() + 1e-5
 
 
 def augment(x, kinds, mel_cfg):

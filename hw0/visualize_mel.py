@@ -19,6 +19,7 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+import features
 import utils
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -28,7 +29,8 @@ p.add_argument("--pitches", default=None, help="three comma-separated MIDI pitch
 p.add_argument("--n_fft", type=int, default=2048)
 p.add_argument("--hop_length", type=int, default=512)
 p.add_argument("--n_mels", type=int, default=128)
-p.add_argument("--out_dir", default="results/hw0")
+p.add_argument("--out_dir", default=None, help="default results/hw0 in the repository (results/hw0/demo for the "
+                                               "demo set, so the shipped figure stays)")
 args = p.parse_args()
 
 data_dir = Path(args.data_dir) if args.data_dir else utils.DEMO_DIR
@@ -69,20 +71,30 @@ else:
         for target in (36, 60, 84):
             pitches.append(min((pt for pt in shared if pt not in pitches), key=lambda pt: abs(pt - target)))
         pitches.sort()
-    else:                                  # e.g. the small demo set: take each family's nearest pitch instead
-        every = sorted(pt for (f, pt) in notes if f in families)
-        pitches = [min(every, key=lambda pt: abs(pt - target)) for target in (36, 60, 84)]
-        utils.warn(f"families {families} share fewer than three pitches in {data_dir}; showing each family's "
-                   f"nearest pitch to {pitches}")
-        pitch_of = {(f, pt): min((pf for (ff, pf) in notes if ff == f), key=lambda pf: abs(pf - pt))
-                    for f in families for pt in pitches}
-        notes = {(f, pt): notes[(f, pitch_of[(f, pt)])] for f in families for pt in pitches}
-missing = [(f, pt) for f in families for pt in pitches if (f, pt) not in notes]
-if missing:
-    utils.die(f"no note for {missing[0][0]} at pitch {missing[0][1]} in {data_dir}; choose other --families/--pitches")
+    else:                                  # e.g. the small demo set: each family's own nearest three pitches
+        pitches = None
+if pitches:                                # one set of pitches for all: columns compare families at one pitch
+    rows = {f: pitches for f in families}
+    missing = [(f, pt) for f in families for pt in pitches if (f, pt) not in notes]
+    if missing:
+        utils.die(f"no note for {missing[0][0]} at pitch {missing[0][1]} in {data_dir}; choose other "
+                  f"--families/--pitches")
+else:                                      # per family: the distinct pitches it has nearest to C2, C4 and C6
+    rows = {}
+    for f in families:
+        own = sorted({pt for (ff, pt) in notes if ff == f})
+        if len(own) < 3:
+            utils.die(f"{f} has notes at only {len(own)} pitch(es) in {data_dir} ({own}); a row needs three: "
+                      f"choose other --families")
+        rows[f] = []
+        for target in (36, 60, 84):
+            rows[f].append(min((pt for pt in own if pt not in rows[f]), key=lambda pt: abs(pt - target)))
+        rows[f].sort()
+    utils.warn(f"families {families} share fewer than three pitches in {data_dir}; each row shows its family's "
+               f"own pitches nearest to MIDI 36, 60 and 84: " + ", ".join(f"{f} {rows[f]}" for f in families))
 
 # ---- mel-spectrograms ---------------------------------------------------------------------------------------------
-grid = [[min(notes[(f, pt)])[1] for pt in pitches] for f in families]
+grid = [[min(notes[(f, pt)])[1] for pt in rows[f]] for f in families]
 audio, kept, _ = utils.load_audio([pth for row in grid for pth in row], np.zeros(9, dtype=np.int64))
 if len(kept) < 9:                        # a dropped note would shift every later panel
     lost = next(pth for row in grid for pth in row if pth not in kept)
@@ -92,7 +104,7 @@ mels = librosa.power_to_db(librosa.feature.melspectrogram(y=audio, sr=utils.SR, 
                                                           power=2.0), ref=np.max)
 fig, axes = plt.subplots(3, 3, figsize=(15, 10), sharex=True, sharey=True)
 for i, fam in enumerate(families):
-    for j, pitch in enumerate(pitches):
+    for j in range(3):
         ax = axes[i, j]
         img = librosa.display.specshow(mels[3 * i + j], sr=utils.SR, hop_length=args.hop_length, x_axis="time",
                                        y_axis="mel", ax=ax, cmap="magma", vmin=-80, vmax=0)
@@ -103,29 +115,33 @@ for i, fam in enumerate(families):
 fig.colorbar(img, ax=axes, format="%+2.0f dB", label="power (dB re. each note's maximum)")
 fig.suptitle(f"Mel-spectrograms (n_fft {args.n_fft}, hop {args.hop_length}, {args.n_mels} mels, power in dB) "
              f"from {data_dir.parent.name}/{data_dir.name}")
-out_dir = Path(args.out_dir)
+out_dir = Path(args.out_dir or utils.REPO / "results" / "hw0" / ("" if args.data_dir else "demo"))
 out_dir.mkdir(parents=True, exist_ok=True)
 fig.savefig(out_dir / "mel_grid.png", dpi=110)
 plt.close(fig)
 
 # ---- the text: general reading + what these nine notes measure ---------------------------------------------------
-feats = utils.frame_features(audio)
+feats = features.frame_features(audio)
 hop_s = args.hop_length / utils.SR
-env = utils.envelope_features(feats[:, -1, :], hop_s)
+env = features.envelope_features(feats[:, -1, :], hop_s)
 centroid = feats[:, 3 * 20, : int(3 / hop_s)].mean(axis=1)            # spectral centroid while the key is held
 lines = [
     "What the mel-spectrograms show",
     "Each panel is one 4 s note: time on the x-axis, mel-scaled frequency on the y-axis (dense at low "
     "frequencies, like pitch perception) and power in dB as colour. The note is held for 3 s and then released.",
     "Reading across a row (same family, rising pitch), the lowest bright line (the fundamental) and its harmonics "
-    "move up and spread apart; reading down a column (same pitch, other families), the harmonics sit at the same "
-    "frequencies but their relative strength (timbre) and their envelope over time differ. That is why a "
-    "classifier must learn timbre and envelope rather than absolute frequency position.",
+    "move up and spread apart; " + (
+        "reading down a column (same pitch, other families), the harmonics sit at the same frequencies but their "
+        "relative strength (timbre) and their envelope over time differ." if pitches else
+        "reading down a column (low, middle or high register of each family: the families here share no three "
+        "pitches, so a column's pitches differ, see the panel titles), the harmonic spacing differs with the pitch, "
+        "and the relative strength of the harmonics (timbre) and the envelope over time differ with the family.") +
+    " That is why a classifier must learn timbre and envelope rather than absolute frequency position.",
     "Measured on these notes (spectral centroid while held; attack = time to reach within 3 dB of the peak; "
     "decay = slope of the RMS level between peak and release):"]
 for i, fam in enumerate(families):
     parts = [f"MIDI {grid[i][j].stem.rsplit('-', 2)[1].lstrip('0')}: centroid {centroid[3 * i + j]:.0f} Hz, attack {env[3 * i + j, 0] * 1000:.0f} ms, "
-             f"decay {env[3 * i + j, 2]:+.1f} dB/s" for j, pt in enumerate(pitches)]
+             f"decay {env[3 * i + j, 2]:+.1f} dB/s" for j in range(3)]
     lines.append(f"- {fam}: " + "; ".join(parts))
 order = np.argsort([-centroid[3 * i:3 * i + 3].mean() for i in range(3)])
 lines.append(f"Brightest family here (mean centroid): {families[order[0]]}; darkest: {families[order[-1]]}. A "
@@ -135,7 +151,7 @@ text = "\n".join(lines)
 print(text)
 (out_dir / "mel_grid.txt").write_text(text + "\n")
 utils.write_json(out_dir / "mel_grid.json", dict(
-    data_dir=str(data_dir), provenance=utils.read_provenance(data_dir), families=families, pitches=pitches,
-    files=[p.name for row in grid for p in row], n_fft=args.n_fft, hop_length=args.hop_length, n_mels=args.n_mels,
+    data_dir=str(data_dir), provenance=utils.read_provenance(data_dir), families=families,
+    pitches={f: rows[f] for f in families}, files=[p.name for row in grid for p in row], n_fft=args.n_fft, hop_length=args.hop_length, n_mels=args.n_mels,
     command=utils.command_line(), figure="mel_grid.png", text="mel_grid.txt"))
-print(f"wrote {out_dir / 'mel_grid.png'}, mel_grid.txt and mel_grid.json")
+print(f"wrote {utils.shown_path(out_dir / 'mel_grid.png')}, mel_grid.txt and mel_grid.json")

@@ -1,5 +1,5 @@
-"""Task-2 features: the fast batched path (utils.pooled_features / extract_features) gives the numbers of librosa's
-own feature functions called one file at a time (utils.reference_features), on real wav files written by fixtures,
+"""Task-2 features: the fast batched path (features.pooled_features / extract_features) gives the numbers of librosa's
+own feature functions called one file at a time (features.reference_features), on real wav files written by fixtures,
 including the cases where a shortcut would show: exact silence, a very quiet note, and a high pure tone whose low
 octave bands sit far below float32 FFT noise."""
 import librosa
@@ -9,7 +9,7 @@ import soundfile as sf
 import torch
 
 from conftest import SR, make_nsynth
-from hw0 import utils
+from hw0 import features, utils
 
 
 PURE_TONE = "synth_lead_synthetic_900-103-127"
@@ -36,13 +36,13 @@ def notes(tmp_path_factory):
 
 def test_features_equal_librosa_one_file_at_a_time(notes):
     audio, names = notes
-    ours = utils.extract_features(audio)
-    reference = np.stack([utils.reference_features(y) for y in audio])
-    assert ours.shape == reference.shape == (len(audio), len(utils.feature_names()))
+    ours = features.extract_features(audio)
+    reference = np.stack([features.reference_features(y) for y in audio])
+    assert ours.shape == reference.shape == (len(audio), len(features.feature_names()))
     scale = np.abs(reference).max(axis=0) + 1e-6           # each feature's range over these notes
     error = np.abs(ours - reference) / scale
     worst_note, worst_feature = np.unravel_index(error.argmax(), error.shape)
-    assert error.max() < 1e-3, (f"{names[worst_note]}: {utils.feature_names()[worst_feature]} differs by "
+    assert error.max() < 1e-3, (f"{names[worst_note]}: {features.feature_names()[worst_feature]} differs by "
                                 f"{error.max():.1e} of its range")
 
 
@@ -50,9 +50,9 @@ def test_spectral_contrast_valleys_far_below_a_high_note_are_exact(notes):
     """A float32 FFT's rounding noise (~135 dB under the frame peak) would lift these valleys by up to 20 dB."""
     audio, names = notes
     y = audio[names.index(PURE_TONE)]
-    first = utils.feature_names().index("contrast0_mean")      # pooled names list the frame features in order
+    first = features.feature_names().index("contrast0_mean")      # pooled names list the frame features in order
     contrast_rows = slice(first, first + 7)
-    ours = utils.frame_features(y[None])[0, contrast_rows]
+    ours = features.frame_features(y[None])[0, contrast_rows]
     exact = librosa.feature.spectral_contrast(y=y.astype(np.float64), sr=SR, n_fft=2048, hop_length=512)
     np.testing.assert_allclose(ours, exact, atol=1e-2)         # dB
 
@@ -61,15 +61,15 @@ def test_features_of_a_note_do_not_depend_on_its_batch(notes):
     """librosa's batch-wide top_db floor and tuning estimate would leak between notes; ours are per note."""
     audio = notes[0].copy()
     audio[0] *= 1e-3                                           # one very quiet note among loud ones
-    together = utils.pooled_features(audio)
-    alone = np.concatenate([utils.pooled_features(audio[i:i + 1]) for i in range(len(audio))])
+    together = features.pooled_features(audio)
+    alone = np.concatenate([features.pooled_features(audio[i:i + 1]) for i in range(len(audio))])
     np.testing.assert_allclose(together, alone, rtol=1e-4, atol=1e-4)
 
 
 def test_extract_features_chunks_and_restores_torch_threads(notes):
     audio = notes[0]
     threads = torch.get_num_threads()
-    np.testing.assert_allclose(utils.extract_features(audio, chunk=3), utils.pooled_features(audio), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(features.extract_features(audio, chunk=3), features.pooled_features(audio), rtol=1e-4, atol=1e-5)
     assert torch.get_num_threads() == threads
 
 
@@ -78,8 +78,8 @@ def test_band_extremes_equal_sorting_with_ties():
     S = (rng.random((50, 1025)) ** 4).astype(np.float32)
     S[:10] = 0.0                                               # silent frames: every value tied
     S[10:20, :300] = 0.25                                      # ties inside the low bands
-    bands = utils.feature_filters(SR, 2048, 128)["bands"]
-    peak, valley = utils.band_extremes(S, bands)
+    bands = features.feature_filters(SR, 2048, 128)["bands"]
+    peak, valley = features.band_extremes(S, bands)
     for b, (lo, hi, k) in enumerate(bands):
         ordered = np.sort(S[:, lo:hi], axis=1)
         np.testing.assert_allclose(peak[:, b], ordered[:, -k:].mean(1), rtol=1e-6)
@@ -89,14 +89,14 @@ def test_band_extremes_equal_sorting_with_ties():
 def test_contrast_bands_are_librosas():
     """librosa.feature.spectral_contrast(linear=True) on a spectrogram = mean of our band peaks - valleys."""
     S = (np.random.default_rng(2).random((1025, 40)) ** 3).astype(np.float32)
-    peak, valley = utils.band_extremes(np.ascontiguousarray(S.T), utils.feature_filters(SR, 2048, 128)["bands"])
+    peak, valley = features.band_extremes(np.ascontiguousarray(S.T), features.feature_filters(SR, 2048, 128)["bands"])
     np.testing.assert_allclose((peak - valley).T, librosa.feature.spectral_contrast(S=S, sr=SR, linear=True),
                                rtol=1e-5, atol=1e-7)
 
 
 def test_delta_operators_equal_librosa_delta():
     mfcc = np.random.default_rng(3).normal(size=(2, 20, 126)).astype(np.float32) * 30
-    first, second = np.split(mfcc @ utils.delta_operators(126), 2, axis=-1)
+    first, second = np.split(mfcc @ features.delta_operators(126), 2, axis=-1)
     np.testing.assert_allclose(first, librosa.feature.delta(mfcc), atol=1e-4)
     np.testing.assert_allclose(second, librosa.feature.delta(mfcc, order=2), atol=1e-4)
 
@@ -107,7 +107,7 @@ def test_envelope_decay_slope_is_the_least_squares_fit():
     rms_db[0] = 0.0                                            # flat: peak at frame 0
     rms_db[1, 120] = 99.0                                      # peak after the release: no decay segment
     hop_s = 512 / SR
-    env = utils.envelope_features(rms_db, hop_s)
+    env = features.envelope_features(rms_db, hop_s)
     release = int(round(3.0 / hop_s))
     for b in range(len(rms_db)):
         seg = rms_db[b, rms_db[b].argmax():release]

@@ -65,7 +65,9 @@ def test_train_ml_then_inference(nsynth_root, tmp_path):
     assert summary["test"]["n"] == 20 and np.array(summary["test"]["confusion_matrix"]).shape == (11, 11)
     assert summary["test"]["top1"] > 0.5                       # the recipes are learnable; chance is 0.1
     assert (res / "ml_confusion.png").stat().st_size > 10_000
-    second = run_script(*args)                                 # features come from the cache the second time
+    refused = run_script(*args, check=False)                   # the checkpoint is kept unless asked
+    assert refused.returncode != 0 and "ml.joblib exists" in refused.stderr and "--overwrite" in refused.stderr
+    second = run_script(*args, "--overwrite")                  # features come from the cache the second time
     assert second.stdout.count("features: cache hit") == 3
     assert json.loads((res / "ml.json").read_text())["test"] == summary["test"]
 

@@ -1,0 +1,183 @@
+"""The HW0 data path at scale: splits streamed chunk by chunk into on-disk caches equal to the in-memory computation,
+extraction resumed after an interruption, training reproducible from the cache, bad files named and excluded, and the
+demo run writing beside (never over) the shipped results."""
+import hashlib
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from conftest import ROOT, SR, make_nsynth, run_script
+from hw0 import features, utils
+
+MEL = dict(utils.MEL_DEFAULTS, n_fft=1024, hop_length=512, n_mels=64)
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory):
+    """11 notes and one corrupt wav in the middle: with chunk_size 4 that is three chunks, the last one partial."""
+    root = tmp_path_factory.mktemp("stream") / "split"
+    make_nsynth(root, families=["bass", "flute", "guitar", "organ"], pitches=(48, 72), velocities=(64, 127))
+    for p in sorted((root / "audio").glob("*.wav"))[5:]:     # keep 5 good notes of the first families, drop the rest
+        p.unlink()
+    t = np.arange(4 * SR) / SR
+    for k, pitch in enumerate((50, 55, 62, 67, 74, 79)):
+        sf.write(root / "audio" / f"vocal_synthetic_00{k}-0{pitch}-100.wav", 0.4 * np.sin(2 * np.pi * 110 * 2 ** (k / 4) * t),
+                 SR, subtype="PCM_16")
+    (root / "audio" / "guitar_acoustic_000-060-100.wav").write_bytes(b"RIFF\x00\x00garbage")   # sorts among the others
+    return root
+
+
+def in_memory_log_mel(paths, labels):
+    audio, kept, labels = utils.load_audio(paths, labels)
+    return utils.log_mel(audio, MEL).half().numpy(), [str(p) for p in kept], labels
+
+
+def test_streamed_log_mel_equals_in_memory_and_names_bad_files(split, tmp_path, capsys):
+    paths, labels = utils.list_nsynth(split)
+    assert len(paths) == 12
+    expected, kept, kept_labels = in_memory_log_mel(paths, labels)
+    capsys.readouterr()
+    cache = utils.cached_rows("logmel", paths, labels, tmp_path, MEL,
+                              lambda a: utils.log_mel(a, MEL).half().numpy(), chunk_size=4)
+    err = capsys.readouterr().err
+    assert "1 unreadable files excluded from prediction and metrics" in err and "guitar_acoustic_000-060-100.wav" in err
+    assert cache["paths"] == kept and list(cache["labels"]) == list(kept_labels)
+    streamed = utils.read_rows(cache["file"], cache["rows"])
+    assert streamed.dtype == np.float16 and streamed.shape == expected.shape
+    np.testing.assert_array_equal(streamed, expected)
+    # the same cache again: a hit, the same rows, the same named exclusion
+    again = utils.cached_rows("logmel", paths, labels, tmp_path, MEL, lambda a: 1 / 0, chunk_size=4)
+    out = capsys.readouterr()
+    assert "cache hit" in out.out and "guitar_acoustic_000-060-100.wav" in out.err
+    assert again["paths"] == kept and np.array_equal(utils.read_rows(again["file"], again["rows"]), expected)
+
+
+def test_streamed_features_equal_in_memory(split, tmp_path):
+    paths, labels = utils.list_nsynth(split)
+    audio, kept, _ = utils.load_audio(paths, labels)
+    cache = utils.cached_rows("features", paths, labels, tmp_path, features.FEAT_DEFAULTS,
+                              features.extract_features, chunk_size=5)
+    assert cache["paths"] == [str(p) for p in kept]
+    np.testing.assert_allclose(utils.read_rows(cache["file"], cache["rows"]), features.extract_features(audio),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_interrupted_extraction_resumes_to_the_same_cache(split, tmp_path, capsys):
+    paths, labels = utils.list_nsynth(split)
+    whole = utils.cached_rows("logmel", paths, labels, tmp_path / "a", MEL,
+                              lambda a: utils.log_mel(a, MEL).half().numpy(), chunk_size=4)
+    calls = []
+
+    def interrupted(audio):
+        calls.append(len(audio))
+        if len(calls) == 3:                     # the probe call, then chunk 1; dies in chunk 2
+            raise KeyboardInterrupt
+        return utils.log_mel(audio, MEL).half().numpy()
+
+    with pytest.raises(KeyboardInterrupt):
+        utils.cached_rows("logmel", paths, labels, tmp_path / "b", MEL, interrupted, chunk_size=4)
+    partial = next((tmp_path / "b").glob("hw0_logmel_*.partial"))
+    assert json.loads((partial / "progress.json").read_text())["chunks_done"] == 1
+    assert not [d for d in (tmp_path / "b").iterdir() if not d.name.endswith(".partial")]   # nothing looks complete
+
+    calls.clear()
+    capsys.readouterr()
+    resumed = utils.cached_rows("logmel", paths, labels, tmp_path / "b", MEL,
+                                lambda a: calls.append(len(a)) or utils.log_mel(a, MEL).half().numpy(), chunk_size=4)
+    out = capsys.readouterr().out
+    assert "logmel: resuming" in out and "after 4 of 12 notes" in out
+    assert calls == [1, 4, 4]                   # the probe, then only chunks 2 and 3 (4 notes each)
+    assert not partial.exists()
+    digest = lambda f: hashlib.sha1(f.read_bytes()).hexdigest()      # noqa: E731
+    assert digest(resumed["file"]) == digest(whole["file"])
+    assert resumed["paths"] == whole["paths"]
+
+
+def test_streaming_mel_statistics_equal_the_in_memory_ones(split, tmp_path):
+    paths, labels = utils.list_nsynth(split)
+    cache = utils.cached_log_mel(paths, labels, tmp_path, MEL)
+    x = torch.from_numpy(utils.read_rows(cache["file"], cache["rows"])).double()
+    for log_input in (True, False):
+        mean, std = utils.mel_stats(cache["file"], cache["rows"], log_input, chunk=3)
+        ref = x if log_input else torch.exp(x)
+        torch.testing.assert_close(mean, ref.mean(dim=(0, 2)).float())
+        torch.testing.assert_close(std, ref.std(dim=(0, 2)).float() + 1e-5)
+
+
+def test_examples_json_entries_without_a_family_fall_back_to_names(tmp_path, capsys):
+    names = make_nsynth(tmp_path / "s", families=["bass", "reed"], pitches=(60,), velocities=(100,))
+    meta = json.loads((tmp_path / "s" / "examples.json").read_text())
+    del meta[names[1]]["instrument_family"]
+    (tmp_path / "s" / "examples.json").write_text(json.dumps(meta))
+    _, labels = utils.list_nsynth(tmp_path / "s")
+    assert list(labels) == [0, 7]
+    assert "1 entries of" in capsys.readouterr().err
+
+
+def state_of(path):
+    return torch.load(path, weights_only=True)["state_dict"]
+
+
+def test_training_from_the_cache_reproduces_the_checkpoint(nsynth_root, tmp_path):
+    """Same seed: the same weights, whether the cache was just written or read back, with or without DataLoader
+    workers gathering the batches."""
+    common = ["hw0/train_cnn.py", "--train_dir", nsynth_root / "nsynth-train", "--valid_dir",
+              nsynth_root / "nsynth-valid", "--width", "8", "--n_blocks", "3", "--batch_size", "16", "--epochs", "2",
+              "--augment", "gain,eq", "--mixup", "0.2"]
+    fresh = run_script(*common, "--cache_dir", tmp_path / "c1", "--checkpoint_dir", tmp_path / "a",
+                       "--results_dir", tmp_path / "ra")
+    assert fresh.stdout.count("logmel: wrote cache") == 2
+    hit = run_script(*common, "--cache_dir", tmp_path / "c1", "--checkpoint_dir", tmp_path / "b",
+                     "--results_dir", tmp_path / "rb", "--workers", "2")
+    assert hit.stdout.count("logmel: cache hit") == 2
+    a, b = state_of(tmp_path / "a" / "cnn_log.pt"), state_of(tmp_path / "b" / "cnn_log.pt")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    curves = json.loads((tmp_path / "ra" / "cnn_log.json").read_text())["history"]
+    assert curves == json.loads((tmp_path / "rb" / "cnn_log.json").read_text())["history"]
+
+
+def test_train_ml_caps_the_notes_kernel_and_memory_models_see(nsynth_root, tmp_path):
+    run_script("hw0/train_ml.py", "--train_dir", nsynth_root / "nsynth-train", "--valid_dir",
+               nsynth_root / "nsynth-valid", "--checkpoint_dir", tmp_path / "ck", "--results_dir", tmp_path / "res",
+               "--cache_dir", tmp_path / "cache", "--fit_cap", "40", "--models", "svm,knn,boosted_trees")
+    cands = json.loads((tmp_path / "res" / "ml.json").read_text())["candidates"]
+    n_train = len(list((nsynth_root / "nsynth-train" / "audio").glob("*.wav")))
+    assert cands["svm"]["n_fit"] == cands["knn"]["n_fit"] == 40
+    assert cands["boosted_trees"]["n_fit"] == n_train > 40
+
+
+def tree_state(folder):
+    return {p.relative_to(folder): hashlib.sha1(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file() and "demo" not in p.relative_to(folder).parts}
+
+
+def test_demo_runs_leave_the_shipped_results_untouched():
+    """README command 1 (no arguments) and Task 1 without a folder write into results/hw0/demo/, never over what
+    README quotes, also when started from inside hw0/ (outputs still land in the repository's results/)."""
+    results = ROOT / "results" / "hw0"
+    before = tree_state(results)
+    proc = run_script("hw0/inference.py")
+    inside = subprocess.run([sys.executable, "visualize_mel.py"], cwd=ROOT / "hw0", capture_output=True, text=True)
+    assert inside.returncode == 0, inside.stderr
+    assert tree_state(results) == before
+    summary = json.loads((results / "demo" / "inference_cnn_log.json").read_text())
+    assert summary["checkpoint"] == "checkpoints/hw0/cnn_log.pt" and summary["test_dir"] == "hw0/demo"
+    assert "results/hw0/demo/inference_cnn_log.json" in proc.stdout
+    assert "results/hw0/demo/mel_grid.png" in inside.stdout and not (ROOT / "hw0" / "results").exists()
+
+
+@pytest.mark.parametrize("script,shipped", [("hw0/train_cnn.py", "cnn_log.pt"), ("hw0/train_ml.py", "ml.joblib")])
+def test_training_refuses_to_replace_the_shipped_checkpoint(nsynth_root, script, shipped):
+    """A trial run with the default folders stops before any work instead of overwriting checkpoints/hw0/."""
+    before = tree_state(ROOT / "checkpoints" / "hw0")
+    proc = run_script(script, "--train_dir", nsynth_root / "nsynth-train", "--valid_dir",
+                      nsynth_root / "nsynth-valid", check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == proc.stderr.strip().splitlines()[0]          # one line
+    assert f"checkpoints/hw0/{shipped} exists" in proc.stderr and "--overwrite" in proc.stderr
+    assert tree_state(ROOT / "checkpoints" / "hw0") == before
