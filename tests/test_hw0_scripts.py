@@ -9,7 +9,7 @@ import pytest
 import torch
 from sklearn.metrics import top_k_accuracy_score
 
-from conftest import FAMILIES, run_script
+from conftest import FAMILIES, ROOT, make_nsynth, run_script
 
 
 def printed(metric, text):
@@ -126,3 +126,24 @@ def test_train_cnn_resume_continues_the_same_run(nsynth_root, tmp_path):
     full = json.loads((tmp_path / "ra" / "full.json").read_text())["history"]
     again = json.loads((tmp_path / "rb" / "full_copy.json").read_text())["history"]
     assert [h["val_top1"] for h in full] == [h["val_top1"] for h in again]   # deterministic with the seed
+
+
+def test_visualize_mel_on_families_without_three_shared_pitches(tmp_path):
+    """The demo set's families share no three pitches: each row shows three different pitches its family really has,
+    and the text does not claim that a column holds one pitch."""
+    proc = run_script("hw0/visualize_mel.py", "--data_dir", ROOT / "hw0" / "demo", "--out_dir", tmp_path)
+    grid = json.loads((tmp_path / "mel_grid.json").read_text())
+    for family in grid["families"]:
+        assert len(set(grid["pitches"][family])) == 3
+    shown = [f.rsplit("-", 2)[1] for f in grid["files"]]
+    assert len(set(grid["files"])) == 9 and all(shown[3 * i:3 * i + 3] == sorted(shown[3 * i:3 * i + 3])
+                                                for i in range(3))
+    assert "same pitch, other families" not in proc.stdout and "a column's pitches differ" in proc.stdout
+    assert "share fewer than three pitches" in proc.stderr
+
+
+def test_visualize_mel_family_with_too_few_pitches_is_one_line_error(tmp_path):
+    make_nsynth(tmp_path / "s", families=["bass", "organ", "reed"], pitches=(48, 60), velocities=(100,))
+    proc = run_script("hw0/visualize_mel.py", "--data_dir", tmp_path / "s", "--out_dir", tmp_path / "o", check=False)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error:") and "only 2 pitch(es)" in proc.stderr
