@@ -423,7 +423,7 @@ def command_line():
 
 def cached_log_mel(paths, labels, cache_dir, mel_cfg, device="cpu", desc=""):
     """Natural-log mel power [n_mels, frames] per note, float16 on disk (the precision training and inference
-    use: model_input rounds to it), streamed into a cache_rows cache keyed by the file list and mel settings."""
+    use: model_input rounds to it), streamed into a cached_rows cache keyed by the file list and mel settings."""
     return cached_rows("logmel", paths, labels, cache_dir, mel_cfg,
                        lambda audio: log_mel(audio, mel_cfg, device).half().numpy(), desc=desc)
 
