@@ -39,6 +39,8 @@ p.add_argument("--plan", default="", help="stages for particular sizes, e.g. '28
 p.add_argument("--baseline", default="a788ba1", help="git revision of the load-everything path to compare with")
 p.add_argument("--baseline_max", type=int, default=16384, help="largest N the baseline is run at (it holds the "
                                                                "split in memory: ~10 GB at 16,384 notes)")
+p.add_argument("--repeat", type=int, default=1, help="run each stage this often, the sides alternating every run; "
+                                                 "the median run (by wall time) is kept, every run's figure beside it")
 p.add_argument("--code", default=str(ROOT / "hw0"), help="hw0 folder to measure (default: this checkout's)")
 p.add_argument("--out", default="results/bench.json")
 p.add_argument("--table", action="store_true", help="only print the table of the figures already in --out")
@@ -138,7 +140,8 @@ for n in sizes:
     split = build_folder(n)
     sides = [("streamed", Path(args.code))] + ([("baseline", baseline_code())] if n <= args.baseline_max else [])
     for stage in plan.get(n, stages):
-        for side, code in sides:            # the two sides alternate stage by stage: both see the same machine load
+        runs = {side: [] for side, _ in sides}
+        for side, code in sides * args.repeat:      # the sides alternate run by run: both see the same machine load
             row = results.setdefault(f"n{n}", {}).setdefault(side, {})
             cache, res = work / f"n{n}" / f"cache_{side}", work / f"n{n}" / f"res_{side}"
             common = ["--valid_dir", str(valid), "--cache_dir", str(cache), "--checkpoint_dir",
@@ -174,5 +177,11 @@ for n in sizes:
                 row[stage] = dict(wall_s=round(wall, 1), clips_per_s=round(n / wall, 1), peak_rss_gb=round(rss, 2))
             print(f"N={n:>7} {side:>8} {stage:>9}: " + ", ".join(f"{k} {v}" for k, v in row[stage].items()),
                   flush=True)
+            runs[side].append(row[stage])
+            if len(runs[side]) > 1:         # keep the median run, list every run's wall time and rate beside it
+                ordered = sorted(runs[side], key=lambda r: r["wall_s"])
+                row[stage] = dict(ordered[(len(ordered) - 1) // 2], runs=len(ordered),
+                                  every_wall_s=[r["wall_s"] for r in runs[side]],
+                                  every_rate=[r.get("clips_per_s", r.get("train_clips_per_s")) for r in runs[side]])
             utils.merge_json(args.out, "hw0_scale", results)
 print_table(results)

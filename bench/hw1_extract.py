@@ -35,6 +35,9 @@ parser.add_argument("--sizes", default="95m,330m", help="--full_size: which shap
 parser.add_argument("--step_batch", type=int, default=None,
                     help="--full_size: fine-tune batch actually run (default: 8 = the training default on CUDA, 2 on "
                          "CPU, projected to 8 per clip)")
+parser.add_argument("--flops_only", action="store_true",
+                    help="--full_size: only count FLOPs per clip and project GPU times from them (keeps the measured "
+                         "figures already in --out)")
 parser.add_argument("--out", default=None, help="--full_size: merge the figures into this JSON under 'hw1_full_size'")
 args = parser.parse_args()
 
@@ -114,6 +117,57 @@ def finetune_step(model, fe, head, opt, dev, bs, count_saved=False):
     return time.perf_counter() - t0, sum(storages.values())
 
 
+# Peak dense tensor throughput in TFLOPS (vendor datasheets, no sparsity) at the precision the scripts pick there
+# (hw1/utils.amp_dtype: bf16 from compute capability 8.0, fp16 below). Utilisation is an assumption, not a measurement.
+GPUS = {"T4 (16 GB, fp16)": 65, "L4 (24 GB, bf16)": 121, "A100 (40/80 GB, bf16)": 312, "H100 SXM (80 GB, bf16)": 989}
+ASSUMED_UTILISATION = 0.3
+
+
+def count_flops(model, fe, k_layers=None):
+    """FLOPs of one clip counted by torch's FlopCounterMode (matmuls and convolutions, the whole cost of a
+    transformer): the frozen forward when k_layers is None, else one training step (forward + backward) with the top
+    k layers trainable (0 = all)."""
+    from torch.utils.flop_counter import FlopCounterMode
+    from model import ProbeHead
+    model.to("cpu")
+    x = U.prepare(fe, clips[:1], "cpu")
+    with FlopCounterMode(display=False) as counter:
+        if k_layers is None:
+            model.eval()
+            with torch.no_grad():
+                U.pooled_states(model, x)
+        else:
+            U.freeze_for_finetune(model, k_layers)
+            head = ProbeHead(model.config.num_hidden_layers + 1, model.config.hidden_size, layer_norm=True)
+            model.train()
+            z = U.pooled_states(model, x)
+            U.head_logits(head, z).sum().backward()
+    model.zero_grad(set_to_none=True)
+    return counter.get_total_flops()
+
+
+def gpu_projection(flops):
+    """Course-data wall times on typical GPUs from counted FLOPs at ASSUMED_UTILISATION of peak (projected)."""
+    total = sum(COURSE_CLIPS.values())
+    out = {}
+    for gpu, tflops in GPUS.items():
+        rate = tflops * 1e12 * ASSUMED_UTILISATION
+        epoch_s = lambda step: (COURSE_CLIPS["train"] * step + COURSE_CLIPS["validation"] * flops["extract"]) / rate
+        out[gpu] = {"frozen_extract_all_splits_min": round(total * flops["extract"] / rate / 60, 1),
+                    "inference_test_split_min": round(COURSE_CLIPS["test"] * flops["extract"] / rate / 60, 1),
+                    "finetune_5_epochs_h_top_4_layers": round(EPOCHS["finetune"] * epoch_s(flops["step_top_4"]) / 3600, 2),
+                    "finetune_5_epochs_h_all_layers": round(EPOCHS["finetune"] * epoch_s(flops["step_all"]) / 3600, 2)}
+    return out
+
+
+def flops_figures(size):
+    model, fe = random_encoder(size)
+    flops = {"extract": count_flops(model, fe), "step_top_4": count_flops(model, fe, 4),
+             "step_all": count_flops(model, fe, 0)}
+    return {"gflops_per_clip_counted": {k: round(v / 1e9, 1) for k, v in flops.items()},
+            "gpu_projected": gpu_projection(flops)}
+
+
 def full_size():
     from model import ProbeHead
     command = "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
@@ -137,6 +191,7 @@ def full_size():
         r["cache_MB_computed"] = {p: {s: round((n * per_clip * (2 if p == "meanstd" else 1) + 128) / 1e6, 1)
                                       for s, n in COURSE_CLIPS.items()} for p in ("mean", "meanstd")}
         r["encoder_state_MB_fp16_computed"] = round(model.num_parameters() * 2 / 1e6, 1)
+        r.update(flops_figures(size))
         for dev in devices:
             if dev == "cuda" and not torch.cuda.is_available():
                 continue
@@ -183,6 +238,25 @@ def full_size():
         out["sizes"][size] = r
     return out
 
+
+if args.full_size and args.flops_only:
+    path = Path(args.out or "results/bench.json")
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    block = data.setdefault("hw1_full_size", {})
+    block["gpu_note"] = (f"gpu_projected = counted FLOPs per clip (torch FlopCounterMode) x the course's clip counts / "
+                         f"({ASSUMED_UTILISATION:.0%} of each GPU's peak dense tensor TFLOPS: "
+                         + ", ".join(f"{g} {t}" for g, t in GPUS.items()) + "). Projected, not measured: no GPU was "
+                         "lent to this measurement; data loading and the probe head are not counted.")
+    block.setdefault("commands", {})["flops"] = "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
+    for size in args.sizes.split(","):
+        fig = flops_figures(size)
+        print(size, json.dumps(fig, indent=1), flush=True)
+        block.setdefault("sizes", {}).setdefault(size, {}).update(fig)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    os.replace(tmp, path)
+    print(f"wrote the FLOP counts and GPU projections into {path} 'hw1_full_size'")
+    sys.exit(0)
 
 if args.full_size:
     res = full_size()

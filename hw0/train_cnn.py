@@ -7,7 +7,6 @@ The best epoch by validation top-1 is saved with everything inference needs; the
 once, at the end, with that checkpoint.
 """
 import argparse
-import math
 import os
 import time
 from pathlib import Path
@@ -47,8 +46,13 @@ p.add_argument("--hop_length", type=int, default=512)
 # Regularisers, all off by default: in bench/hw0_ablation.py (results/hw0/ablation.json) each one lowered validation
 # accuracy on unseen instruments at our budget. The regularised recipe is
 # --augment gain,eq,noise,reverb,shift,pitch --specaugment 1 --mixup 0.2 --label_smoothing 0.1
+# Domain randomisation against unseen sample libraries: bands (FilterAugment band EQ), resample (pitch shift by
+# resampling, +-1..12 semitones), mixstyle (Freq-MixStyle) and famix (add a same-family note); the last two pair
+# notes of different source groups (dataset_info.json lineage, else instrument_source, else instrument)
 p.add_argument("--augment", default="",
-               help="comma list of augmentations applied to log-mel: gain,eq,noise,reverb,shift,pitch (empty: none)")
+               help="comma list of augmentations applied to log-mel: gain,eq,noise,reverb,shift,pitch,"
+                    "bands,resample,mixstyle,famix (empty: none)")
+p.add_argument("--augment_p", type=float, default=0.5, help="probability that each kind is applied to a note")
 p.add_argument("--specaugment", type=int, default=0, help="1: one frequency and one time mask per clip")
 p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (0 = off)")
 p.add_argument("--label_smoothing", type=float, default=0.0)
@@ -73,6 +77,12 @@ if ckpt_path.exists() and not args.overwrite and not (args.resume and resume_pat
     utils.die(f"{utils.shown_path(ckpt_path)} exists (the checkpoint you hand in?); pass --overwrite to replace it "
               f"and its results, or --name NAME to write {utils.shown_path(ckpt_path.with_name('NAME.pt'))} "
               f"(inference.py --checkpoint takes it)")
+kinds = [k for k in args.augment.split(",") if k]
+if set(kinds) - set(utils.AUGMENT_KINDS):
+    utils.die(f"--augment: unknown kind(s) {sorted(set(kinds) - set(utils.AUGMENT_KINDS))}; choose from "
+              f"{','.join(utils.AUGMENT_KINDS)}")
+if not 0 <= args.augment_p <= 1:
+    utils.die(f"--augment_p {args.augment_p} is not a probability; use a value in 0-1")
 mel_cfg = dict(utils.MEL_DEFAULTS, n_fft=args.n_fft, hop_length=args.hop_length, n_mels=args.n_mels)
 
 # ---- data: streamed once through the mel front end into float16 caches on disk, read back by random access ------
@@ -89,6 +99,12 @@ if (~keep).any():
 if args.max_train and keep.sum() > args.max_train:
     keep[np.random.default_rng(args.seed).permutation(np.flatnonzero(keep))[args.max_train:]] = False
 train_rows, train_y = train["rows"][keep], torch.as_tensor(train["labels"][keep])
+train_groups = torch.zeros(len(train_y), dtype=torch.long)     # source group per note, for mixstyle / famix
+if set(kinds) & set(utils.CROSS_NOTE_KINDS):
+    group_ids, group_names = utils.source_groups(train["paths"], args.train_dir)
+    train_groups = torch.as_tensor(group_ids[keep])
+    print(f"source groups for {'/'.join(k for k in kinds if k in utils.CROSS_NOTE_KINDS)}: {len(group_names)} ("
+          + ", ".join(group_names[:6]) + (", ..." if len(group_names) > 6 else "") + ")")
 valid_y = valid["labels"]
 n_frames = utils.read_rows(train["file"], train_rows[:1]).shape[-1]
 print(f"train {len(train_y)} notes, valid {len(valid_y)} notes, input ({args.n_mels}, {n_frames}) (mels x frames), "
@@ -97,20 +113,21 @@ norm_mean, norm_std = utils.mel_stats(train["file"], train_rows, not args.no_log
 
 
 class CachedBatches(torch.utils.data.Dataset):
-    """Item k = one whole batch: the cache rows at the given positions (float16) and their labels. Batches are
-    gathered from the cache file (utils.read_rows), in DataLoader workers when there are any."""
-    def __init__(self, file, rows, labels):
-        self.file, self.rows, self.labels = file, rows, labels
+    """Item k = one whole batch: the cache rows at the given positions (float16), their labels and source groups.
+    Batches are gathered from the cache file (utils.read_rows), in DataLoader workers when there are any."""
+    def __init__(self, file, rows, labels, groups):
+        self.file, self.rows, self.labels, self.groups = file, rows, labels, groups
 
     def __len__(self):
         return len(self.rows)
 
     def __getitem__(self, positions):
-        return torch.from_numpy(utils.read_rows(self.file, self.rows[positions])), self.labels[positions]
+        return (torch.from_numpy(utils.read_rows(self.file, self.rows[positions])), self.labels[positions],
+                self.groups[positions])
 
 
 workers = args.workers if args.workers >= 0 else (min(8, os.cpu_count() or 1) if device.startswith("cuda") else 0)
-train_batches = CachedBatches(train["file"], train_rows, train_y)
+train_batches = CachedBatches(train["file"], train_rows, train_y, train_groups)
 
 
 def batches(positions):
@@ -137,13 +154,21 @@ model_config = dict(n_mels=args.n_mels, n_classes=len(utils.FAMILIES), width=arg
                     dropout=args.dropout)
 model = NoteCNN(**model_config).to(device)
 optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-steps_per_epoch = math.ceil(len(train_y) / args.batch_size)
+def epoch_batches(perm):
+    """The epoch's batches of positions; a last batch of one note joins the one before (BatchNorm can't train on a
+    single note)."""
+    parts = list(perm.split(args.batch_size))
+    if len(parts) > 1 and len(parts[-1]) == 1:
+        parts[-2:] = [torch.cat(parts[-2:])]
+    return parts
+
+
+steps_per_epoch = len(epoch_batches(torch.arange(len(train_y))))
 total_steps = args.epochs * steps_per_epoch
 # 10 % warm-up; torch's OneCycleLR divides by zero when that is exactly one step (e.g. --epochs 1 on 640 notes)
 scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=args.lr, total_steps=total_steps,
                                                 pct_start=0.1 if total_steps != 10 else 0.2)
 print(f"model: {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters")
-kinds = [k for k in args.augment.split(",") if k]
 history, best_top1, start_epoch, train_time = [], -1.0, 0, 0.0
 if args.resume and resume_path.is_file():
     state = torch.load(resume_path, map_location=device, weights_only=True)
@@ -160,10 +185,10 @@ for epoch in range(start_epoch, args.epochs):
     model.train()
     perm = torch.randperm(len(train_y))
     loss_sum, correct, seen = 0.0, 0, 0
-    for xb, yb in tqdm(batches(perm.split(args.batch_size)), desc=f"epoch {epoch + 1}/{args.epochs}", leave=False,
-                       unit="batch"):
+    for xb, yb, gb in tqdm(batches(epoch_batches(perm)), desc=f"epoch {epoch + 1}/{args.epochs}",
+                           leave=False, unit="batch"):
         if kinds:
-            xb = utils.augment(xb, kinds, mel_cfg)
+            xb = utils.augment(xb, kinds, mel_cfg, labels=yb, groups=gb, p=args.augment_p)
         xb = utils.model_input(xb, not args.no_log, norm_mean, norm_std)
         if args.specaugment:
             xb = utils.spec_mask(xb)
@@ -250,6 +275,7 @@ utils.write_json(results_dir / f"{name}.json", dict(
     data=dict(train_dir=args.train_dir, valid_dir=args.valid_dir, test_dir=args.test_dir,
               provenance=utils.read_provenance(args.train_dir), n_train=len(train_y), n_valid=int(len(valid_y))),
     mel=mel_cfg, recipe=dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, augment=kinds,
+                             augment_p=args.augment_p,
                              specaugment=args.specaugment, mixup=args.mixup, label_smoothing=args.label_smoothing),
     train_time_s=round(train_time, 1), best_epoch=ckpt["epoch"],
     val=dict(top1=ckpt["val_top1"], top3=ckpt["val_top3"], n=int((valid_y >= 0).sum())),

@@ -455,20 +455,156 @@ def mel_stats(file, rows, log_input, chunk=2048):
     return mean.float(), (m2 / (n - 1)).sqrt().float() + 1e-5
 
 
-def augment(x, kinds, mel_cfg):
+# in the order augment applies them: other notes are mixed in and resampled as they are, MixStyle comes last
+AUGMENT_KINDS = ("famix", "resample", "gain", "eq", "bands", "reverb", "noise", "shift", "pitch", "mixstyle")
+CROSS_NOTE_KINDS = ("mixstyle", "famix")      # these pick a partner note, from another source group where possible
+
+
+def source_groups(paths, split_dir):
+    """Per-note source group, so that mixstyle / famix can pair notes of different sample libraries: the lineage
+    tools/render_nsynth.py records in dataset_info.json (in the split folder or the one above), else the note's
+    instrument_source in examples.json, else its instrument (note_str without pitch and velocity).
+    -> (group ids int64 [N], group names: 'lineage fluid', 'instrument_source 2', 'instrument bass_acoustic_000'...)"""
+    split_dir = Path(split_dir)
+    if split_dir.name == "audio" and not (split_dir / "audio").is_dir():
+        split_dir = split_dir.parent
+    lineage, source = {}, {}
+    for d in (split_dir, split_dir.parent):
+        info = d / "dataset_info.json"
+        if info.is_file():
+            try:
+                instruments = json.loads(info.read_text()).get("instruments", {})
+            except (ValueError, OSError, AttributeError) as e:
+                warn(f"{info} is unreadable ({e}); source groups come from examples.json or the file names")
+                break
+            # instrument_str is unique over all splits (render_nsynth.py numbers instruments across splits)
+            lineage = {inst: v["lineage"] for split in instruments.values() if isinstance(split, dict)
+                       for inst, v in split.items() if isinstance(v, dict) and v.get("lineage")}
+            break
+    meta_file = split_dir / "examples.json"
+    if meta_file.is_file():
+        try:   # entries shrink to their instrument_source while parsing, as in list_nsynth
+            source = json.loads(meta_file.read_text(),
+                                object_hook=lambda obj: obj["instrument_source"] if "instrument_source" in obj else obj)
+        except (ValueError, OSError):
+            source = {}
+    keys = []
+    for p in paths:
+        stem = Path(p).stem
+        inst = stem.rsplit("-", 2)[0]
+        if inst in lineage:
+            keys.append(f"lineage {lineage[inst]}")
+        elif isinstance(source, dict) and isinstance(source.get(stem), int):
+            keys.append(f"instrument_source {source[stem]}")
+        else:
+            keys.append(f"instrument {inst}")
+    names = sorted(set(keys))
+    index = {k: i for i, k in enumerate(names)}
+    return np.array([index[k] for k in keys], dtype=np.int64), names
+
+
+def pick_partners(groups, same=None):
+    """For each note of a batch a random partner: another note (with the same value of `same`, when given) from a
+    different source group if there is one, else from the same group; the note itself when there is none.
+    -> (partner index [B], found [B] bool)"""
+    import torch
+    B = len(groups)
+    allowed = ~torch.eye(B, dtype=torch.bool)
+    if same is not None:
+        allowed &= same[:, None] == same[None, :]
+    preferred = allowed & (groups[:, None] != groups[None, :])
+    score = torch.rand(B, B) + allowed.float() + preferred.float()        # preferred > allowed > none; random within
+    found = allowed.any(1)
+    return torch.where(found, score.argmax(1), torch.arange(B)), found
+
+
+def band_eq_db(B, M, variant="both", max_db=6.0):
+    """FilterAugment-style random EQ (Nam et al., ICASSP 2022): the M mel bins are cut into 3-6 bands at random
+    boundaries, each band gets a gain uniform in +-max_db; "step" keeps the gain constant within a band, "linear"
+    interpolates it between band centres, "both" picks one per note. -> gain in dB [B, M]"""
+    import torch
+    n_bands = torch.randint(3, 7, (B, 1))
+    cuts = torch.rand(B, 5) * M
+    cuts = torch.where(torch.arange(5)[None] < n_bands - 1, cuts, torch.full_like(cuts, M)).sort(1).values
+    gains = torch.empty(B, 6).uniform_(-max_db, max_db)
+    bins = torch.arange(M) + 0.5                                         # bin centres on the boundary axis
+    step = gains.gather(1, (bins[None, None, :] >= cuts[:, :, None]).sum(1))
+    edges = torch.cat([torch.zeros(B, 1), cuts, torch.full((B, 1), float(M))], 1)
+    centres = (edges[:, :-1] + edges[:, 1:]) / 2                         # unused bands sit at M, past every bin
+    j = torch.searchsorted(centres, bins.expand(B, M).contiguous(), right=True)
+    lo, hi = (j - 1).clamp(min=0).minimum(n_bands - 1), j.minimum(n_bands - 1)
+    c_lo, c_hi = centres.gather(1, lo), centres.gather(1, hi)
+    w = ((bins - c_lo) / (c_hi - c_lo).clamp(min=1e-6)).clamp(0, 1)     # flat before the first / after the last
+    linear = gains.gather(1, lo) * (1 - w) + gains.gather(1, hi) * w
+    use_linear = torch.rand(B, 1) < 0.5
+    if variant != "both":
+        use_linear = torch.full((B, 1), variant == "linear")
+    return torch.where(use_linear, linear, step)
+
+
+@functools.lru_cache(maxsize=8)
+def mel_bin_hz(n_mels, fmin, fmax):
+    """Centre frequencies of librosa's (Slaney) mel filters, the ones log_mel uses."""
+    import librosa
+    return librosa.mel_frequencies(n_mels + 2, fmin=fmin, fmax=fmax)[1:-1]
+
+
+def resample_mel(x, semitones, mel_cfg):
+    """Pitch shift by resampling, done on log-mel x [B, M, T]: resampling by r = 2**(semitones / 12) moves every
+    frequency f to f * r and plays 1 / r times as long. Output bin at centre f reads the input at f / r (on the mel
+    axis), output frame t reads input frame t * r, bilinearly; past the input's top bin or last frame is silence
+    (the note's floor), below its bottom bin the bottom bin."""
+    import librosa
+    import torch
+    import torch.nn.functional as F
+    B, M, T = x.shape
+    r = 2.0 ** (semitones.double() / 12)
+    hz = mel_bin_hz(M, mel_cfg["fmin"], mel_cfg["fmax"])
+    mel = librosa.hz_to_mel(hz)                                          # evenly spaced
+    src_bin = (librosa.hz_to_mel(hz[None, :] / r.numpy()[:, None]) - mel[0]) / ((mel[-1] - mel[0]) / (M - 1))
+    src_frame = torch.arange(T)[None, :] * r.float()[:, None]
+    # grid_sample's coordinates run from -1 (first row/column) to 1 (last); outside reads 0, the floor after the shift
+    grid_f = torch.from_numpy(src_bin).float().clamp(min=0) / (M - 1) * 2 - 1                 # [B, M]
+    grid_t = src_frame / (T - 1) * 2 - 1                                                       # [B, T]
+    grid = torch.stack(torch.broadcast_tensors(grid_t[:, None, :], grid_f[:, :, None]), dim=-1)  # [B, M, T, (t, f)]
+    floor = x.amin(dim=(1, 2), keepdim=True)
+    return F.grid_sample((x - floor)[:, None], grid, align_corners=True)[:, 0] + floor
+
+
+def augment(x, kinds, mel_cfg, labels=None, groups=None, p=0.5):
     """Log-mel-domain augmentation for train_cnn.py (and bench/hw0_train.py): x [B, M, T] natural-log mel power;
-    each kind in `kinds` (gain, eq, reverb, noise, shift, pitch) is applied to a random half of the batch."""
+    each kind in `kinds` (AUGMENT_KINDS, applied in that order) is given to each note with probability p.
+    famix needs the notes' family labels; mixstyle and famix prefer partners from another source group (`groups`,
+    per note, e.g. from source_groups). Labels are never changed: every kind here keeps the family."""
     import math
     import torch
     B, M, T = x.shape
-    pick = lambda: (torch.rand(B, 1, 1) < 0.5).float()
+    pick = lambda: (torch.rand(B, 1, 1) < p).float()
     db = math.log(10) / 10                                           # dB -> natural-log power
+    if any(k in kinds for k in ("bands", "resample", "mixstyle", "famix")):
+        x = x.float()                                                # (the cache is float16)
+        groups = torch.zeros(B, dtype=torch.long) if groups is None else torch.as_tensor(groups)
+    if "famix" in kinds:          # add another note of the same family, -12..0 dB, in the power domain
+        if labels is None:
+            raise ValueError("augment: famix needs the batch's family labels")
+        partner, found = pick_partners(groups, same=torch.as_tensor(labels))
+        gain = torch.empty(B, 1, 1).uniform_(-12, 0) * db
+        use = pick().bool() & found.view(B, 1, 1)
+        x = torch.where(use, torch.logaddexp(x, x[partner] + gain), x)
+    if "resample" in kinds:       # pitch shift by resampling, +-1..12 semitones
+        semitones = torch.empty(B).uniform_(1, 12) * (torch.randint(0, 2, (B,)) * 2 - 1)
+        use = pick().bool().view(B)
+        if use.any():
+            x = x.clone()
+            x[use] = resample_mel(x[use], semitones[use], mel_cfg)
     if "gain" in kinds:
         x = x + pick() * torch.empty(B, 1, 1).uniform_(-12, 12) * db
     if "eq" in kinds:                                                # smooth random EQ curve, up to about +-6 dB
         f = torch.linspace(0, math.pi, M)[None, :, None]
         curve = sum(torch.randn(B, 1, 1) * torch.cos(k * f + torch.rand(B, 1, 1) * 6.28) for k in (1, 2, 3))
         x = x + pick() * curve * 2.0 * db
+    if "bands" in kinds:                                             # FilterAugment: 3-6 bands, +-6 dB each
+        x = x + pick() * band_eq_db(B, M)[:, :, None] * db
     if "reverb" in kinds:                                            # exponential tail per mel band (RT60 0.2-1.5 s)
         hop_s = mel_cfg["hop_length"] / mel_cfg["sr"]
         rt60 = torch.empty(B, 1).uniform_(0.2, 1.5)
@@ -499,6 +635,13 @@ def augment(x, kinds, mel_cfg):
                 rolled[:, k:] = x[:, -1:]
             m = pick()
             x = m * rolled + (1 - m) * x
+    if "mixstyle" in kinds:       # Freq-MixStyle: re-style each note with a mix of its and a partner's per-bin stats
+        mu = x.mean(2, keepdim=True)
+        sig = ((x - mu).square().mean(2, keepdim=True) + 1e-6).sqrt()     # (torch's var is slow on this layout)
+        partner, _ = pick_partners(groups)
+        lam = torch.distributions.Beta(0.4, 0.4).sample((B, 1, 1))
+        mixed = (x - mu) / sig * (lam * sig + (1 - lam) * sig[partner]) + lam * mu + (1 - lam) * mu[partner]
+        x = torch.where(pick().bool(), mixed, x)
     return x
 
 

@@ -147,3 +147,13 @@ def test_visualize_mel_family_with_too_few_pitches_is_one_line_error(tmp_path):
     proc = run_script("hw0/visualize_mel.py", "--data_dir", tmp_path / "s", "--out_dir", tmp_path / "o", check=False)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith("error:") and "only 2 pitch(es)" in proc.stderr
+
+
+def test_train_cnn_when_the_last_batch_would_hold_one_note(nsynth_root, tmp_path):
+    """97 notes in batches of 16 leave one note over: it joins the batch before (BatchNorm can't train on one)."""
+    run_script("hw0/train_cnn.py", "--train_dir", nsynth_root / "nsynth-train", "--valid_dir",
+               nsynth_root / "nsynth-valid", "--max_train", "97", "--batch_size", "16", "--epochs", "1", "--width", "8",
+               "--n_blocks", "3", "--cache_dir", tmp_path / "cache", "--checkpoint_dir", tmp_path / "ck",
+               "--results_dir", tmp_path / "res")
+    summary = json.loads((tmp_path / "res" / "cnn_log.json").read_text())
+    assert summary["data"]["n_train"] == 97 and len(summary["history"]) == 1

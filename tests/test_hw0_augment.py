@@ -1,0 +1,196 @@
+"""HW0 domain-randomisation augmentations (hw0/utils.py augment: bands, mixstyle, famix, resample) on real log-mel
+tensors, the source groups they pair notes by, and train_cnn.py running with them."""
+import json
+import math
+
+import librosa
+import numpy as np
+import pytest
+import torch
+
+from conftest import FAMILIES, make_nsynth, note_audio, run_script
+from hw0 import utils
+
+MEL = dict(utils.MEL_DEFAULTS, n_fft=1024, hop_length=512, n_mels=64)
+DB = math.log(10) / 10                      # dB -> natural-log power
+NEW_KINDS = ["bands", "mixstyle", "famix", "resample"]
+
+
+@pytest.fixture(scope="module")
+def batch():
+    """Log-mel of 12 rendered notes (6 families x 2 pitches) as the cache holds them, with labels and 3 groups."""
+    rng = np.random.default_rng(0)
+    families = ["bass", "flute", "guitar", "organ", "reed", "vocal"]
+    audio = np.stack([note_audio(f, p, 100, rng) for f in families for p in (48, 67)]).astype(np.float32)
+    x = utils.log_mel(audio, MEL).half().float()
+    labels = torch.tensor([FAMILIES.index(f) for f in families for _ in (48, 67)])
+    return x, labels, torch.arange(12) % 3
+
+
+def tone(bins, M=64, T=126, floor=-20.0):
+    """One note per entry: a single bright mel bin (0) over a floor, all frames."""
+    x = torch.full((len(bins), M, T), floor)
+    x[torch.arange(len(bins)), torch.tensor(bins)] = 0.0
+    return x
+
+
+@pytest.mark.parametrize("kind", NEW_KINDS)
+def test_new_kinds_keep_shape_dtype_and_finite_values(batch, kind):
+    x, labels, groups = batch
+    torch.manual_seed(0)
+    out = utils.augment(x, [kind], MEL, labels=labels, groups=groups, p=1.0)
+    assert out.shape == x.shape and out.dtype == torch.float32 and torch.isfinite(out).all()
+    assert (out - x).abs().amax() > 0.1                     # it did something
+    assert utils.augment(x, [kind], MEL, labels=labels, groups=groups, p=0.0).equal(x)   # p = 0: untouched
+    out16 = utils.augment(x.half(), [kind], MEL, labels=labels, groups=groups)           # the cache's float16
+    assert out16.dtype == torch.float32 and torch.isfinite(out16).all()
+
+
+def test_bands_is_a_piecewise_gain_within_6_db():
+    torch.manual_seed(1)
+    x = torch.full((64, 64, 126), -5.0)
+    gain_db = (utils.augment(x, ["bands"], MEL, p=1.0) - x) / DB
+    assert (gain_db - gain_db[:, :, :1]).abs().amax() < 1e-4          # the same gain in every frame
+    curve = gain_db[:, :, 0]
+    assert curve.abs().amax() <= 6 + 1e-3 and (curve.abs().amax(1) > 0.1).all()
+    # step or linear between at most 6 band centres: few kinks, unlike a smooth curve or noise (62 per note)
+    kinks = (curve.diff(n=2, dim=1).abs() > 1e-3).sum(1)
+    assert kinks.max() <= 12
+    step = utils.band_eq_db(200, 64, variant="step")
+    runs = 1 + (step.diff(dim=1).abs() > 0).sum(1)
+    assert runs.max() <= 6 and runs.float().mean() > 3 and step.abs().max() <= 6
+    linear = utils.band_eq_db(200, 64, variant="linear")
+    assert (1 + (linear.diff(dim=1).abs() > 1e-6).sum(1)).float().mean() > 20   # ramps, not a few steps
+    assert (linear.diff(n=2, dim=1).abs() > 1e-4).sum(1).max() <= 12 and linear.abs().max() <= 6
+
+
+def test_mixstyle_mixes_per_bin_stats_of_two_notes_and_keeps_labels(batch):
+    x, labels, _ = batch
+    pair, pair_labels = x[[0, 6]], labels[[0, 6]].clone()        # bass and organ, one source group each
+    torch.manual_seed(3)
+    out = utils.augment(pair, ["mixstyle"], MEL, labels=pair_labels, groups=torch.tensor([0, 1]), p=1.0)
+    assert pair_labels.equal(labels[[0, 6]])
+    mu, sd = pair.mean(2), pair.std(2, unbiased=False)
+    mu_out, sd_out = out.mean(2), out.std(2, unbiased=False)
+    for i, j in ((0, 1), (1, 0)):
+        assert (mu_out[i] >= torch.minimum(mu[i], mu[j]) - 1e-3).all()
+        assert (mu_out[i] <= torch.maximum(mu[i], mu[j]) + 1e-3).all()
+        assert (sd_out[i] >= torch.minimum(sd[i], sd[j]) - 1e-3).all()
+        assert (sd_out[i] <= torch.maximum(sd[i], sd[j]) + 1e-3).all()
+        # one mixing weight lambda in (0, 1) for all bins, for the mean and the std alike
+        far = (mu[i] - mu[j]).abs() > 1
+        lam = (mu_out[i] - mu[j])[far] / (mu[i] - mu[j])[far]
+        assert 0 < lam.mean() < 1 and lam.std() < 1e-3
+        far = (sd[i] - sd[j]).abs() > 0.5
+        assert ((sd_out[i] - sd[j])[far] / (sd[i] - sd[j])[far] - lam.mean()).abs().max() < 1e-3
+    assert (out - pair).abs().amax() > 0.5
+
+
+def test_partners_come_from_another_group_where_there_is_one():
+    torch.manual_seed(4)
+    groups, labels = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2]), torch.tensor([3, 3, 5, 3, 5, 5, 7, 7])
+    for _ in range(20):
+        partner, found = utils.pick_partners(groups)
+        assert found.all() and (groups[partner] != groups).all()
+        partner, found = utils.pick_partners(groups, same=labels)
+        assert (labels[partner] == labels).all() and found.all() and (partner != torch.arange(8)).all()
+        assert (groups[partner] != groups)[:6].all()            # a same-family partner in another group exists
+        assert partner[6:].tolist() == [7, 6]                    # family 7 lives in group 2 only: same group then
+    partner, found = utils.pick_partners(torch.tensor([0, 0]), same=torch.tensor([1, 2]))
+    assert not found.any() and partner.tolist() == [0, 1]       # no partner: the note itself
+
+
+def test_famix_adds_a_same_family_note_from_another_group_never_itself():
+    bins = [5, 13, 21, 29, 37, 45]
+    labels, groups = torch.tensor([0, 0, 0, 1, 1, 2]), torch.tensor([0, 1, 1, 0, 1, 0])
+    x = tone(bins)
+    seen_for_0 = set()
+    torch.manual_seed(5)
+    for _ in range(20):
+        out = utils.augment(x, ["famix"], MEL, labels=labels, groups=groups, p=1.0)
+        for i in range(6):
+            bright = [j for j, b in enumerate(bins) if out[i, b, 0] > -19]
+            assert out[i, bins[i], 0] >= 0 and i in bright            # its own note is kept
+            others = [j for j in bright if j != i]
+            if i == 5:                                                # the only note of its family: unchanged
+                assert others == [] and out[i].equal(x[i])
+                continue
+            assert len(others) == 1
+            j = others[0]
+            assert labels[j] == labels[i] and groups[j] != groups[i]
+            assert -12 - 1e-3 <= out[i, bins[j], 0] / DB <= 1e-3       # added 0..12 dB down
+            if i == 0:
+                seen_for_0.add(j)
+    assert seen_for_0 == {1, 2}                                       # a random partner among the allowed ones
+
+
+def test_resample_up_an_octave_moves_a_tone_up_and_halves_its_length():
+    hz = librosa.mel_frequencies(MEL["n_mels"] + 2, fmin=MEL["fmin"], fmax=MEL["fmax"])[1:-1]
+    x = tone([20])
+    up = utils.resample_mel(x, torch.tensor([12.0]), MEL)[0]
+    expected = int(np.argmin(np.abs(hz - 2 * hz[20])))                # about 15 bins up at this height
+    assert expected - 20 > 10 and abs(int(up[:, 0].argmax()) - expected) <= 1
+    sounding = (up.amax(0) > -19).sum()
+    assert abs(int(sounding) - 63) <= 2                               # 4 s played twice as fast: 2 s, then silence
+    down = utils.resample_mel(x, torch.tensor([-12.0]), MEL)[0]
+    expected = int(np.argmin(np.abs(hz - hz[20] / 2)))
+    assert abs(int(down[:, 0].argmax()) - expected) <= 1 and (down.amax(0) > -19).all()
+    assert down[-5:].amax() <= -20 + 1e-4                             # nothing above fmax / 2: silence up there
+    semi = utils.resample_mel(x, torch.tensor([1.0]), MEL)[0]         # one semitone: a fraction of a bin
+    assert 20 <= int(semi[:, 0].argmax()) <= 21
+
+
+def write_info(root, lineage_of):
+    (root / "dataset_info.json").write_text(json.dumps(dict(
+        provenance="test fixture", instruments={"train": {k: dict(lineage=v) for k, v in lineage_of.items()}})))
+
+
+def test_source_groups_from_dataset_info_then_examples_json_then_instrument(tmp_path):
+    split = tmp_path / "data" / "train"
+    names = make_nsynth(split, families=["bass", "organ"], pitches=(48, 60), velocities=(100,))
+    names += make_nsynth(split, families=["bass"], pitches=(48,), velocities=(100,), inst_idx=1, write_json=False)
+    paths = [split / "audio" / f"{n}.wav" for n in names]
+
+    # 1. no dataset_info.json: examples.json's instrument_source where listed, else the instrument
+    meta = json.loads((split / "examples.json").read_text())
+    for k in meta:
+        meta[k]["instrument_source"] = 2 if k.startswith("organ") else 0
+    (split / "examples.json").write_text(json.dumps(meta))
+    ids, group_names = utils.source_groups(paths, split)
+    assert [group_names[i] for i in ids] == ["instrument_source 0"] * 2 + ["instrument_source 2"] * 2 + \
+        ["instrument bass_acoustic_001"]
+    # 2. the renderer's dataset_info.json one level above the split: lineages
+    write_info(tmp_path / "data", {"bass_acoustic_000": "fluid", "organ_acoustic_000": "opl3",
+                                   "bass_acoustic_001": "opl3"})
+    ids, group_names = utils.source_groups(paths, split / "audio")
+    assert group_names == ["lineage fluid", "lineage opl3"] and ids.tolist() == [0, 0, 1, 1, 1]
+    # 3. neither: the instrument
+    (tmp_path / "data" / "dataset_info.json").unlink()
+    (split / "examples.json").unlink()
+    ids, group_names = utils.source_groups(paths, split)
+    assert group_names == ["instrument bass_acoustic_000", "instrument bass_acoustic_001",
+                           "instrument organ_acoustic_000"] and ids.tolist() == [0, 0, 2, 2, 1]
+
+
+def test_train_cnn_with_the_new_augmentations(nsynth_root, tmp_path):
+    """Two instruments per family from two lineages: mixstyle / famix find partners in the other one."""
+    train = tmp_path / "data" / "train"
+    for k in (0, 1):
+        make_nsynth(train, pitches=(48, 72), velocities=(100,), inst_idx=k, seed=k, write_json=False)
+    write_info(tmp_path / "data", {f"{f}_acoustic_00{k}": ("fluid", "opl3")[k] for f in FAMILIES for k in (0, 1)})
+    common = ["hw0/train_cnn.py", "--train_dir", train, "--valid_dir", nsynth_root / "nsynth-valid", "--width", "8",
+              "--n_blocks", "3", "--batch_size", "16", "--epochs", "1", "--cache_dir", tmp_path / "cache",
+              "--augment", ",".join(NEW_KINDS), "--augment_p", "0.8"]
+    proc = run_script(*common, "--checkpoint_dir", tmp_path / "a", "--results_dir", tmp_path / "ra")
+    assert "source groups for mixstyle/famix: 2 (lineage fluid, lineage opl3)" in proc.stdout
+    summary = json.loads((tmp_path / "ra" / "cnn_log.json").read_text())
+    assert summary["recipe"]["augment"] == NEW_KINDS and summary["recipe"]["augment_p"] == 0.8
+    assert len(summary["history"]) == 1 and math.isfinite(summary["history"][0]["train_loss"])
+    # the augmentation draws from the global torch RNG: the same run with DataLoader workers gives the same weights
+    run_script(*common, "--checkpoint_dir", tmp_path / "b", "--results_dir", tmp_path / "rb", "--workers", "2")
+    a = torch.load(tmp_path / "a" / "cnn_log.pt", weights_only=True)["state_dict"]
+    b = torch.load(tmp_path / "b" / "cnn_log.pt", weights_only=True)["state_dict"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+    bad = run_script(*common, "--augment", "bands,wobble", "--checkpoint_dir", tmp_path / "c", check=False)
+    assert bad.returncode != 0 and "unknown kind(s) ['wobble']" in bad.stderr and "Traceback" not in bad.stderr
