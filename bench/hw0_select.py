@@ -39,7 +39,9 @@ p.add_argument("--model", choices=["cnn", "ml"], default="cnn")
 p.add_argument("--recipe", action="append", default=[], help="NAME=EXTRA ARGS for the training script (repeatable)")
 p.add_argument("--real", default=str(ROOT.parent / "shared" / "realdata" / "nsynth-real-valid"),
                help="genuine NSynth notes, scored only")
-p.add_argument("--groups", default="", help="LOSO groups to hold out (default: every lineage of the training split)")
+p.add_argument("--groups", default="", help="LOSO groups to hold out, comma separated; 'stk+csound' holds out both "
+                                          "lineages together (default: every lineage, with stk+csound together: "
+                                          "Csound's waveguide/FM opcodes are ports of STK's models)")
 p.add_argument("--min_group_notes", type=int, default=50, help="smaller lineages stay in training, never held out")
 p.add_argument("--max_train", type=int, default=0, help="training notes per run (0 = all), the same for every run")
 p.add_argument("--skip_loso", action="store_true", help="only the genuine-notes score (cheaper)")
@@ -76,8 +78,9 @@ def lineage_of_notes(split):
 def build_fold(group, lineage):
     """<work>/folds/<group>/{train,heldout}: symlinks to the training split's notes + their examples.json entries."""
     fold = work / "folds" / group
+    members = set(group.split("+"))
     meta = json.loads((data / "train" / "examples.json").read_text())
-    for part, keep in (("train", lambda lin: lin != group), ("heldout", lambda lin: lin == group)):
+    for part, keep in (("train", lambda lin: lin not in members), ("heldout", lambda lin: lin in members)):
         split = fold / part
         if (split / "examples.json").is_file():
             continue
@@ -133,10 +136,19 @@ def genuine_score(run_name):
 
 lineage = lineage_of_notes("train")
 sizes = Counter(lineage.values())
-groups = [g for g in args.groups.split(",") if g] or sorted(g for g, n in sizes.items() if n >= args.min_group_notes)
+KIN = [("stk", "csound")]          # lineages held out together by default
+groups = [g for g in args.groups.split(",") if g]
+if not groups:
+    big = sorted(g for g, n in sizes.items() if n >= args.min_group_notes)
+    for kin in KIN:
+        if set(kin) <= set(big):
+            big = sorted(set(big) - set(kin)) + ["+".join(kin)]
+    groups = big
 for g in groups:
-    if g not in sizes:
-        utils.die(f"--groups {g}: no such lineage in {data / 'train'} (there are {dict(sizes)})")
+    for member in g.split("+"):
+        if member not in sizes:
+            utils.die(f"--groups {g}: no such lineage '{member}' in {data / 'train'} (there are {dict(sizes)})")
+sizes.update({g: sum(sizes[m] for m in g.split("+")) for g in groups if "+" in g})
 print(f"training split: {len(lineage)} notes, lineages {dict(sorted(sizes.items()))}; held out in turn: {groups}")
 results = json.loads(Path(args.out).read_text()) if Path(args.out).is_file() else {}
 block = results.setdefault(args.model, {})

@@ -106,3 +106,63 @@ def test_synth_patches_every_family():
         assert np.array_equal(y, synth_patches.render_note(synth_patches.make_patch(fam, 11), 64, 100))
         # note-off at 3 s: the last 0.5 s is quieter than the held part
         assert np.abs(y[56000:]).max() < np.abs(y[:48000]).max()
+
+
+def test_pitch_focus_draws_that_share_of_each_instrument_from_the_range(tmp_path):
+    run_script(SCRIPT, "--out", tmp_path, "--fonts", FONT, "--splits", "train=timgm", "--programs", "0,4",
+               "--families", "keyboard", "--synthetic_per_family", "0", "--pitch_step", "3", "--velocities", "127",
+               "--max_notes_per_instrument", "8", "--pitch_focus", "36-60:0.75", "--seed", "1", "--workers", "1",
+               timeout=300)
+    by_inst = {}
+    for e in load(tmp_path, "train").values():
+        by_inst.setdefault(e["instrument_str"], []).append(e["pitch"])
+    assert len(by_inst) == 2
+    for pitches in by_inst.values():
+        assert len(pitches) == 8 and sum(36 <= p <= 60 for p in pitches) == 6
+    bad = run_script(SCRIPT, "--out", tmp_path / "x", "--fonts", FONT, "--pitch_focus", "60-36", check=False)
+    assert bad.returncode != 0 and "--pitch_focus '60-36' must look like" in bad.stderr
+
+
+def test_merge_two_renders_into_one_root(tmp_path):
+    common = ["--fonts", FONT, "--families", "keyboard,flute", "--pitch_step", "24", "--velocities", "127",
+              "--seed", "2", "--workers", "1"]
+    run_script(SCRIPT, "--out", tmp_path / "fonts", "--splits", "train=timgm:0.5;valid=timgm:0.5",
+               "--programs", "0-7,72-79", "--synthetic_per_family", "0", *common, timeout=300)
+    run_script(SCRIPT, "--out", tmp_path / "synth", "--splits", "train=synthetic:0.5;valid=synthetic:0.5",
+               "--synthetic_per_family", "2", "--max_notes_per_instrument", "2", *common, timeout=300)
+    run_script(ROOT / "tools" / "merge_nsynth.py", "--out", tmp_path / "all", tmp_path / "fonts", tmp_path / "synth")
+    info = json.loads((tmp_path / "all" / "dataset_info.json").read_text())
+    for split in ("train", "valid"):
+        parts = [load(tmp_path / r, split) for r in ("fonts", "synth")]
+        merged = load(tmp_path / "all", split)
+        assert len(merged) == sum(len(p) for p in parts) == info["counts"][split]["notes"]
+        wavs = sorted((tmp_path / "all" / split / "audio").glob("*.wav"))
+        assert {w.stem for w in wavs} == set(merged)
+        for name, e in merged.items():
+            assert name.startswith(e["instrument_str"] + "-") and e["instrument_str"] in info["instruments"][split]
+        # input 1's instruments are renumbered from 1000 and still point at their own audio
+        for name, e in parts[1].items():
+            new = name.replace(e["instrument_str"], e["instrument_str"].rsplit("_", 1)[0] + "_" +
+                               f"{int(e['instrument_str'].rsplit('_', 1)[1]) + 1000:03d}")
+            assert (tmp_path / "all" / split / "audio" / f"{new}.wav").read_bytes() == \
+                (tmp_path / "synth" / split / "audio" / f"{name}.wav").read_bytes()
+        assert info["counts"][split]["lineage"].keys() <= {"timgm", "synthetic"}
+    bad = run_script(ROOT / "tools" / "merge_nsynth.py", "--out", tmp_path / "twice", tmp_path / "fonts",
+                     tmp_path / "fonts", check=False)
+    assert bad.returncode != 0 and "lineage 'timgm' is in both" in bad.stderr
+
+
+def test_ci_has_every_render_engine():
+    """CI installs every engine (.ci/run sets CI_REQUIRE_ENGINES): there, a missing one fails instead of skipping
+    the source tests. Elsewhere each source's available() is still a one-line install hint or None."""
+    import importlib
+    import os
+    sys.path.insert(0, str(ROOT / "tools"))
+    missing = {}
+    for name in ("stk", "csound", "zyn", "faust", "lmms"):
+        hint = importlib.import_module(f"source_{name}").available()
+        assert hint is None or (isinstance(hint, str) and "\n" not in hint.strip())
+        if hint:
+            missing[name] = hint
+    if os.environ.get("CI_REQUIRE_ENGINES"):
+        assert not missing, missing

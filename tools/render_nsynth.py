@@ -64,6 +64,11 @@ ap.add_argument("--fonts", nargs="*", default=None,
 ap.add_argument("--splits", default="train=fluid,opl3,synthetic:0.8;valid=timgm:0.5,synthetic:0.1;"
                                     "test=timgm:0.5,synthetic:0.1", help="split rule, see the module docstring")
 ap.add_argument("--synthetic_per_family", type=int, default=40, help="synthetic patches per family (0: none)")
+ap.add_argument("--sources", default="",
+                help="extra instrument sources, each its own lineage (name it in --splits): some of "
+                     "stk, csound, zyn, faust, lmms (tools/source_<name>.py; install steps in tools/README.txt)")
+ap.add_argument("--source_instruments", default="",
+                help="instruments per family for each extra source, e.g. 'stk=12,zyn=8' (default: the module's own)")
 ap.add_argument("--banks", default="0,8,16", help="SoundFont banks to use (GM variations live in 8 and 16)")
 ap.add_argument("--programs", default="", help="restrict to these GM programs, e.g. '0,24-31' (default: all mapped)")
 ap.add_argument("--families", default="", help="restrict to these families, comma separated (default: all 11)")
@@ -74,6 +79,9 @@ ap.add_argument("--pitch_step", type=int, default=3, help="pitch grid step; each
 ap.add_argument("--velocities", default="25,50,75,100,127")
 ap.add_argument("--max_notes_per_instrument", type=int, default=0,
                 help="random subset of the (pitch, velocity) grid per instrument (0: all)")
+ap.add_argument("--pitch_focus", default="",
+                help="LO-HI:FRAC -- that fraction of each instrument's --max_notes_per_instrument subset is drawn from "
+                     "MIDI LO..HI (e.g. '36-60:0.5': NSynth has plenty of notes there), the rest from the other pitches")
 ap.add_argument("--lineage_notes", default="",
                 help="per-lineage override of --max_notes_per_instrument, e.g. 'timgm=18,synthetic=20'")
 ap.add_argument("--seed", type=int, default=0)
@@ -124,6 +132,21 @@ for _progs, _fam, _src, _amb in [
         GM_TABLE[_p] = (_fam, _src, _amb)
 
 SOURCE_OVERRIDE = {"opl3": "synthetic"}  # an FM chip synthesises every preset
+
+# Extra sources: one module each, named tools/source_<name>.py; the source name is its lineage. A module provides
+#   available() -> None, or a one-line install hint when its engine is missing
+#   instruments(families, n_per_family, seed) -> [{"family", "source", "unit", "name", "params"}, ...]
+#       unit: instruments sharing a unit (same preset/model family) always go to the same split
+#       params: JSON-able, everything render_notes needs to make this instrument again
+#   render_notes(params, notes, sr, dur, off, seed) -> [mono float array of dur*sr samples, or None if silent] per
+#       (pitch, velocity) in notes; note-on at 0 s, note-off at `off` s; safe to call in any process (an engine that
+#       can't share a process with another renders in a child process of its own)
+EXTRA_SOURCES = ("stk", "csound", "zyn", "faust", "lmms")
+
+
+def source_module(name):
+    import importlib
+    return importlib.import_module(f"source_{name}")   # tools/ is on sys.path (the script's folder)
 
 
 
@@ -194,15 +217,23 @@ def render_instrument(task):
     """Render all notes of one instrument; returns (instrument_str, [records], n_silent)."""
     import synth_patches  # tools/ is on sys.path (the script's folder; spawn children inherit it)
     patch = synth_patches.make_patch(task["family"], task["patch_seed"]) if task["kind"] == "synthetic" else None
-    hint = {"distortion": task["program"] in (29, 30) if patch is None else patch["distortion"] > 0}
+    hint = {"distortion": task["program"] in (29, 30) if task["kind"] == "font" else
+            patch["distortion"] > 0 if patch else bool(task["params"].get("distortion", False))}
     out_dir = Path(task["out_dir"])
+    if task["kind"] in EXTRA_SOURCES:       # a whole instrument in one call (engines render a score at once)
+        ys = source_module(task["kind"]).render_notes(task["params"], task["notes"], SR, DUR, OFF, task["seed"])
     records, silent = [], 0
-    for pitch, vel in task["notes"]:
-        if patch is None:
+    for k, (pitch, vel) in enumerate(task["notes"]):
+        if task["kind"] in EXTRA_SOURCES:
+            y = ys[k] if ys[k] is not None else np.zeros(int(DUR * SR))
+        elif patch is None:
             y = render_font_note(task["font"], task["bank"], task["program"], pitch, vel)
         else:
             y = synth_patches.render_note(patch, pitch, vel, sr=SR, dur=DUR, off=OFF)
-        y = y.astype(np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        if len(y) != int(DUR * SR):
+            raise ValueError(f"{task['kind']} instrument {task['instrument_str']}: note {pitch}/{vel} has "
+                             f"{len(y)} samples, expected {int(DUR * SR)}")
         peak = float(np.abs(y).max())
         if not np.isfinite(peak) or peak < 1e-6:
             silent += 1
@@ -237,6 +268,17 @@ def main():
     except ValueError:
         sys.exit(f"error: --lineage_notes '{args.lineage_notes}' must look like 'timgm=18,synthetic=20'")
 
+    focus = None
+    if args.pitch_focus:
+        try:
+            span, frac = args.pitch_focus.split(":")
+            lo, hi = (int(v) for v in span.split("-"))
+            focus = (lo, hi, float(frac))
+        except ValueError:
+            sys.exit(f"error: --pitch_focus '{args.pitch_focus}' must look like '36-60:0.5'")
+        if not (lo <= hi and 0 <= focus[2] <= 1):
+            sys.exit(f"error: --pitch_focus '{args.pitch_focus}': need LO <= HI and a fraction in 0-1")
+
     # fonts -> lineage
     fonts = resolve_fonts(args.fonts)
 
@@ -266,8 +308,26 @@ def main():
                 insts.append({"kind": "synthetic", "font": None, "lineage": "synthetic", "bank": -1, "program": -1,
                               "family": fam, "source": "synthetic", "unit": ("synthetic", fam, k),
                               "patch_seed": key_seed("patch", args.seed, fam, k), "key": key_seed("synthetic", fam, k)})
+    try:
+        source_counts = {k: int(v) for k, v in (t.split("=") for t in args.source_instruments.split(",") if t)}
+    except ValueError:
+        sys.exit(f"error: --source_instruments '{args.source_instruments}' must look like 'stk=12,zyn=8'")
+    for name in filter(None, args.sources.split(",")):
+        if name not in EXTRA_SOURCES:
+            sys.exit(f"error: --sources: unknown source '{name}', expected some of {list(EXTRA_SOURCES)}")
+        if name not in split_rule:
+            sys.exit(f"error: --sources {name}: name lineage '{name}' in --splits, e.g. 'train=...,{name}:0.8;...'")
+        module = source_module(name)
+        missing = module.available()
+        if missing:
+            sys.exit(f"error: --sources {name}: {missing}")
+        for inst in module.instruments(families, source_counts.get(name), args.seed):
+            insts.append({"kind": name, "font": None, "lineage": name, "bank": -1, "program": -1,
+                          "preset_name": inst["name"], "family": inst["family"], "source": inst["source"],
+                          "params": inst["params"], "unit": (name, inst["family"], inst["unit"]),
+                          "key": key_seed(name, inst["family"], inst["name"])})
     if not insts:
-        sys.exit("error: no instruments selected (check --fonts, --splits, --programs, --families)")
+        sys.exit("error: no instruments selected (check --fonts, --splits, --programs, --families, --sources)")
 
     # split assignment per (lineage, family)
     split_of = {}
@@ -294,10 +354,19 @@ def main():
         grid = [(p, v) for p in range(args.pitch_min + off, args.pitch_max + 1, args.pitch_step) for v in velocities]
         cap = lineage_caps.get(inst["lineage"], args.max_notes_per_instrument)
         if cap and len(grid) > cap:
-            grid = [grid[j] for j in sorted(rng.choice(len(grid), cap, replace=False))]
+            if focus:
+                inside = [j for j, (p, _) in enumerate(grid) if focus[0] <= p <= focus[1]]
+                outside = [j for j, (p, _) in enumerate(grid) if not focus[0] <= p <= focus[1]]
+                k = min(len(inside), round(cap * focus[2]))
+                k = max(k, cap - len(outside))
+                picked = list(rng.choice(inside, k, replace=False)) + list(rng.choice(outside, cap - k, replace=False))
+                grid = [grid[j] for j in sorted(picked)]
+            else:
+                grid = [grid[j] for j in sorted(rng.choice(len(grid), cap, replace=False))]
         (out / inst["split"] / "audio").mkdir(parents=True, exist_ok=True)
         tasks.append(dict(inst, notes=grid, seed=args.seed, out_dir=str(out / inst["split"] / "audio"),
-                          patch_seed=inst.get("patch_seed", 0), unit=list(inst["unit"])))
+                          patch_seed=inst.get("patch_seed", 0), params=inst.get("params", {}),
+                          unit=list(inst["unit"])))
     # synthetic (slowest) first, so workers stay busy at the end; fonts grouped for the per-worker font cache
     tasks.sort(key=lambda t: (t["kind"] != "synthetic", t["font"] or "", t["instrument"]))
     n_total = sum(len(t["notes"]) for t in tasks)
@@ -349,7 +418,8 @@ def main():
             json.dump(ex, f, indent=1)
     info = {
         "provenance": "rendered proxy data from SoundFonts (not NSynth): tools/render_nsynth.py with tinysoundfont "
-                      "and the synthetic patches of tools/synth_patches.py",
+                      "and the synthetic patches of tools/synth_patches.py"
+                      + "".join(f", {name} (tools/source_{name}.py)" for name in filter(None, args.sources.split(","))),
         "command": "python " + " ".join(sys.argv),
         "args": vars(args),
         "fonts": [{"path": p, "lineage": lin, "bytes": os.path.getsize(p)} for p, lin in fonts],
