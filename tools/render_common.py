@@ -1,5 +1,7 @@
 """Pieces both renderers share: font lineages, stable seeds, the --splits rule, and a clean tinysoundfont synth."""
+import json
 import os
+import subprocess
 import sys
 import zlib
 from pathlib import Path
@@ -81,3 +83,61 @@ def clean_synth(font, sr):
 def stereo_to_mono(buf):
     """tinysoundfont's interleaved float32 stereo bytes -> mono float32."""
     return np.frombuffer(buf, dtype=np.float32).reshape(-1, 2).mean(1)
+
+
+# ---- an engine in a child process of its own (tools/source_zyn.py, source_faust.py: the two plugins abort when they
+# share a process), one per calling process, fed one job at a time: a JSON line in, a JSON header + float32 out ----
+_CHILDREN = {}  # engine script -> its running child process
+
+
+def child_render(script, job, engine, what):
+    """Render one job in `python <script> --child` (started on first use) -> float64 array [notes, samples]; an error
+    there is raised here as '<what>: <error>'."""
+    child = _CHILDREN.get(script)
+    if child is None or child.poll() is not None:
+        child = _CHILDREN[script] = subprocess.Popen([sys.executable, str(script), "--child"], stdin=subprocess.PIPE,
+                                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    child.stdin.write((json.dumps(job) + "\n").encode())
+    child.stdin.flush()
+    header = child.stdout.readline()
+    if not header:
+        raise RuntimeError(f"the {engine} render process died (exit {child.wait()}); "
+                           f"see its output with: python tools/{Path(script).name} --check")
+    header = json.loads(header)
+    if "error" in header:
+        raise RuntimeError(f"{what}: {header['error']}")
+    ys = np.frombuffer(child.stdout.read(4 * header["shape"][0] * header["shape"][1]), np.float32)
+    return ys.reshape(header["shape"]).astype(np.float64)
+
+
+def serve_child(render_job):
+    """The child side of child_render: answer every job line on stdin with render_job(job) (float32 [notes,
+    samples]) or the error it raised."""
+    protocol = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)                       # whatever the engine prints must not reach the protocol pipe
+    for line in sys.stdin:
+        try:
+            ys = render_job(json.loads(line))
+            protocol.write((json.dumps({"shape": list(ys.shape)}) + "\n").encode() + ys.tobytes())
+        except Exception as e:  # noqa: BLE001 -- reported to the parent, which raises it
+            protocol.write((json.dumps({"error": f"{type(e).__name__}: {e}"}) + "\n").encode())
+        protocol.flush()
+
+
+def print_sanity_check(instruments, render_notes, families, per_family):
+    """`python tools/source_<name>.py`: peak, spectral centroid, an f0 estimate (librosa.yin) against the asked pitch
+    and the RMS envelope of a few notes per family, to check a source by numbers."""
+    import librosa
+    sr, pitches = 16000, [36, 48, 60, 72, 84]
+    for inst in instruments(families, per_family, 0):
+        ys = render_notes(inst["params"], [(p, 100) for p in pitches], sr, 4.0, 3.0, 0)
+        for p, y in zip(pitches, ys):
+            if y is None:
+                print(f"{inst['family']:10s} {inst['name']:28s} {p:3d}  None")
+                continue
+            env = np.sqrt((y[: 64000].reshape(16, -1) ** 2).mean(1))
+            spec = np.abs(librosa.stft(y[1600:46400], n_fft=1024))
+            cen = float((spec * librosa.fft_frequencies(sr=sr, n_fft=1024)[:, None]).sum() / spec.sum())
+            f0 = np.median(librosa.yin(y[4800:40000], fmin=25, fmax=4000, sr=sr, frame_length=4096))
+            print(f"{inst['family']:10s} {inst['name']:28s} {p:3d}  peak {np.abs(y).max():.3f}  centroid {cen:5.0f} Hz"
+                  f"  f0 {librosa.hz_to_midi(f0):5.1f}  RMS env " + " ".join(f"{e / env.max():.2f}" for e in env))

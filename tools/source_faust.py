@@ -35,14 +35,13 @@ renders are bit-identical for a seed.
 Sanity check by numbers: python tools/source_faust.py --check  (peak, RMS envelope, centroid, pitch per model)
 """
 import importlib.util
-import json
-import os
-import subprocess
 import sys
 import zlib
 from math import gcd
 
 import numpy as np
+
+from render_common import child_render, serve_child
 
 HEAD = """import("stdfaust.lib");
 freq = hslider("freq", 440, 10, 20000, 0.01);
@@ -148,28 +147,11 @@ def in_tune(y, sr, f0):
     return True
 
 
-_child = None
-
-
 def render_notes(params, notes, sr, dur, off, seed):
     """Render every note of one instrument in the Faust child process; None where the model can't sound it."""
-    global _child
-    if _child is None or _child.poll() is not None:
-        _child = subprocess.Popen([sys.executable, __file__, "--child"], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     job = {"params": params, "notes": [[int(p), int(v)] for p, v in notes], "sr": int(sr), "dur": float(dur),
            "off": float(off)}
-    _child.stdin.write((json.dumps(job) + "\n").encode())
-    _child.stdin.flush()
-    header = _child.stdout.readline()
-    if not header:
-        raise RuntimeError(f"the Faust render process died (exit {_child.wait()}); "
-                           "see its output with: python tools/source_faust.py --check")
-    header = json.loads(header)
-    if "error" in header:
-        raise RuntimeError(f"Faust model {params['model']}: {header['error']}")
-    ys = np.frombuffer(_child.stdout.read(4 * header["shape"][0] * header["shape"][1]), np.float32)
-    ys = ys.reshape(header["shape"]).astype(np.float64)
+    ys = child_render(__file__, job, "Faust", f"Faust model {params['model']}")
     return [y if in_tune(y, sr, 440 * 2 ** ((p - 69) / 12)) else None for (p, _), y in zip(notes, ys)]
 
 
@@ -182,7 +164,7 @@ def render_job(job):
     import dawdreamer
     from scipy.signal import resample_poly
     model, values, sr = job["params"]["model"], job["params"]["values"], job["sr"]
-    family, (g_lo, g_hi) = MODELS[model][0], MODELS[model][1]
+    g_lo, g_hi = MODELS[model][1]
     out = np.zeros((len(job["notes"]), int(job["dur"] * sr)), np.float32)
     for k, (pitch, velocity) in enumerate(job["notes"]):
         f0 = 440 * 2 ** ((pitch - 69) / 12)
@@ -215,15 +197,7 @@ def render_job(job):
 
 
 def child_main():
-    protocol = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)                                 # anything the compiler prints must not reach the protocol pipe
-    for line in sys.stdin:
-        try:
-            ys = render_job(json.loads(line))
-            protocol.write((json.dumps({"shape": list(ys.shape)}) + "\n").encode() + ys.tobytes())
-        except Exception as e:  # noqa: BLE001 -- reported to the parent, which raises it
-            protocol.write((json.dumps({"error": f"{type(e).__name__}: {e}"}) + "\n").encode())
-        protocol.flush()
+    serve_child(render_job)
 
 
 def check():

@@ -206,19 +206,5 @@ def render_notes(params, notes, sr, dur, off, seed):
 
 
 if __name__ == "__main__":
-    # sanity check by numbers: a few notes per family, with an f0 estimate (librosa.yin) against the asked pitch
-    import librosa
-    sr, fams = 16000, sys.argv[1].split(",") if len(sys.argv) > 1 else sorted({s[0] for s in SPECS})
-    for inst in instruments(fams, 3, seed=0):
-        pitches = [36, 48, 60, 72, 84]
-        ys = render_notes(inst["params"], [(p, 100) for p in pitches], sr, 4.0, 3.0, seed=0)
-        for p, y in zip(pitches, ys):
-            if y is None:
-                print(f"{inst['family']:10s} {inst['name']:20s} {p:3d}  None")
-                continue
-            env = np.sqrt((y[: 64000].reshape(16, -1) ** 2).mean(1))
-            spec = np.abs(librosa.stft(y[1600:46400], n_fft=1024))
-            cen = float((spec * librosa.fft_frequencies(sr=sr, n_fft=1024)[:, None]).sum() / spec.sum())
-            f0 = np.median(librosa.yin(y[4800:40000], fmin=25, fmax=4000, sr=sr, frame_length=4096))
-            print(f"{inst['family']:10s} {inst['name']:20s} {p:3d}  peak {np.abs(y).max():.3f}  centroid {cen:5.0f} Hz"
-                  f"  f0 {librosa.hz_to_midi(f0):5.1f}  RMS env " + " ".join(f"{e / env.max():.2f}" for e in env))
+    from render_common import print_sanity_check
+    print_sanity_check(instruments, render_notes, sys.argv[1].split(",") if len(sys.argv) > 1 else sorted({s[0] for s in SPECS}), 3)

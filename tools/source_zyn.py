@@ -34,17 +34,17 @@ Sanity check by numbers: python tools/source_zyn.py --check  (peak, RMS envelope
 """
 import gzip
 import importlib.util
-import json
 import os
 import re
 import struct
-import subprocess
 import sys
 import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
+
+from render_common import child_render, serve_child
 
 PLUGIN = Path("/usr/lib/vst/ZynAddSubFX.so")
 BANKS = Path("/usr/share/zynaddsubfx/banks")
@@ -128,28 +128,11 @@ def is_tone(y, sr):
     return bool(np.exp(np.log(power).mean()) / power.mean() < 0.5)
 
 
-_child = None
-
-
 def render_notes(params, notes, sr, dur, off, seed):
     """Render every note of one preset in the plugin's child process; None for a silent or noise-only note."""
-    global _child
-    if _child is None or _child.poll() is not None:
-        _child = subprocess.Popen([sys.executable, __file__, "--child"], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     job = {"preset": params["preset"], "notes": [[int(p), int(v)] for p, v in notes], "sr": int(sr),
            "dur": float(dur), "off": float(off), "seed": int(seed)}
-    _child.stdin.write((json.dumps(job) + "\n").encode())
-    _child.stdin.flush()
-    header = _child.stdout.readline()
-    if not header:
-        raise RuntimeError(f"the ZynAddSubFX render process died (exit {_child.wait()}); "
-                           "see its output with: python tools/source_zyn.py --check")
-    header = json.loads(header)
-    if "error" in header:
-        raise RuntimeError(f"ZynAddSubFX preset {params['preset']}: {header['error']}")
-    ys = np.frombuffer(_child.stdout.read(4 * header["shape"][0] * header["shape"][1]), np.float32)
-    ys = ys.reshape(header["shape"]).astype(np.float64)
+    ys = child_render(__file__, job, "ZynAddSubFX", f"ZynAddSubFX preset {params['preset']}")
     return [y if is_tone(y, sr) else None for y in ys]
 
 
@@ -214,16 +197,8 @@ def render_job(job, tmp):
 
 
 def child_main():
-    protocol = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)                                 # the plugin prints to stdout: keep the protocol pipe clean
     with tempfile.TemporaryDirectory(prefix="zyn_") as tmp:
-        for line in sys.stdin:
-            try:
-                ys = render_job(json.loads(line), tmp)
-                protocol.write((json.dumps({"shape": list(ys.shape)}) + "\n").encode() + ys.tobytes())
-            except Exception as e:  # noqa: BLE001 -- reported to the parent, which raises it
-                protocol.write((json.dumps({"error": f"{type(e).__name__}: {e}"}) + "\n").encode())
-            protocol.flush()
+        serve_child(lambda job: render_job(job, tmp))
 
 
 def check(per_family=2):
