@@ -160,7 +160,7 @@ for spec in args.recipe:
     key = dict(args=extra, max_train=args.max_train, seed=args.seed, data=str(data))
     row = block.get(name, {})
     if args.fresh or {k: row.get(k) for k in key} != key:
-        row = dict(key)
+        row = dict(key, model=args.model, recipe=name)
     t0 = time.time()
     if not args.skip_loso:
         for g in groups:

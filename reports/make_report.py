@@ -474,8 +474,7 @@ def find_genuine():
             return
         trial = d.get("genuine")
         if isinstance(trial, dict) and trial.get("top1") is not None and "recipe" in d:     # bench/hw0_select.py
-            found.append((where, f"trial: {'CNN' if d.get('model') == 'cnn' else 'Task 2'} {d['recipe']}, "
-                                 f"{d.get('data', '')}", {"top1": trial["top1"], "top3": trial.get("top3"),
+            found.append((where, f"trial: {'CNN' if d.get('model') == 'cnn' else 'Task 2'} {d['recipe']}", {"top1": trial["top1"], "top3": trial.get("top3"),
                                                           "n": trial.get("n"), "confusion_matrix": None},
                           "genuine NSynth notes (shared/realdata)"))
             return
@@ -1023,10 +1022,11 @@ def hw0():
         has_cm = bool(g[2]["confusion_matrix"])
         col_w = 0.45 if has_cm else RIGHT - LEFT
         rows = [[g_[1], pct(g_[2]["top1"]), pct(g_[2]["top3"]), count(g_[2]["n"])] for g_ in genuine]
-        tab_h = min(0.45, 0.1 + 0.075 * len(rows))
-        table(fig, (LEFT, TOP - tab_h, col_w, tab_h), ["model", "top-1", "top-3", "notes"], rows,
-              align=["l", "r", "r", "r"])
-        words = []
+        tab_h = min(0.56, 0.1 + 0.075 * len(rows))
+        left_over = table(fig, (LEFT, TOP - tab_h, col_w, tab_h), ["model", "top-1", "top-3", "notes"], rows,
+                          align=["l", "r", "r", "r"])
+        words = [f"{len(left_over)} more rows did not fit: " + ", ".join(f"{r[0]} {r[1]}" for r in left_over)
+                 ] if left_over else []
         if g[2]["n"]:
             words.append(f"One note is {100 / g[2]['n']:.1f} points of accuracy on {count(g[2]['n'])} notes: "
                          f"differences of a few notes are noise.")
