@@ -17,6 +17,11 @@ engine, a physical-model toolkit) is what real NSynth asks for, so:
 Each recipe is a set of extra arguments for hw0/train_cnn.py (--model cnn) or hw0/train_ml.py (--model ml); the same
 --max_train and seed go to every run, so recipes compete on equal budgets. The test split is never read.
 Runs already in --out with the same arguments are reused (rerun to add recipes; --fresh to redo them).
+A full LOSO costs one training per lineage (8 for the stand-in mix): --loso_notes N --loso_args "--epochs 3" makes
+it a cheaper screen (each fold trains on N notes of the other lineages, for 3 epochs), the same for every recipe:
+
+    python bench/hw0_select.py --data DATA/mix2 --work SCRATCH/mix2 --model cnn --max_train 8510 \
+        --loso_notes 2000 --loso_args "--epochs 3" --recipe "dr=--epochs 6 --augment bands,mixstyle,famix,resample"
 """
 import argparse
 import json
@@ -25,8 +30,11 @@ import shlex
 import subprocess
 import sys
 import time
+import zlib
 from collections import Counter
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "hw0"))
@@ -45,6 +53,13 @@ p.add_argument("--groups", default="", help="LOSO groups to hold out, comma sepa
 p.add_argument("--min_group_notes", type=int, default=50, help="smaller lineages stay in training, never held out")
 p.add_argument("--max_train", type=int, default=0, help="training notes per run (0 = all), the same for every run")
 p.add_argument("--skip_loso", action="store_true", help="only the genuine-notes score (cheaper)")
+p.add_argument("--loso_notes", type=int, default=0, help="training notes per LOSO fold: a seeded random subset of "
+                                                          "the other lineages, linked into the fold (0 = all), so a "
+                                                          "cheap screen does not decode every note per fold")
+p.add_argument("--loso_args", default="", help="extra training arguments for the LOSO folds only, after the recipe's "
+                                             "(the last of a repeated flag wins), the same for every recipe: a "
+                                             "cheaper screen, e.g. \"--max_train 2000 --epochs 3\" (default: the "
+                                             "recipe's own budget, 8 or more full trainings per recipe)")
 p.add_argument("--seed", type=int, default=0)
 p.add_argument("--out", default=str(ROOT / "results" / "hw0" / "selection.json"))
 p.add_argument("--fresh", action="store_true", help="rerun recipes already in --out")
@@ -77,7 +92,7 @@ def lineage_of_notes(split):
 
 def build_fold(group, lineage):
     """<work>/folds/<group>/{train,heldout}: symlinks to the training split's notes + their examples.json entries."""
-    fold = work / "folds" / group
+    fold = work / "folds" / (group + (f"_n{args.loso_notes}" if args.loso_notes else ""))
     members = set(group.split("+"))
     meta = json.loads((data / "train" / "examples.json").read_text())
     for part, keep in (("train", lambda lin: lin not in members), ("heldout", lambda lin: lin in members)):
@@ -86,6 +101,9 @@ def build_fold(group, lineage):
             continue
         (split / "audio").mkdir(parents=True, exist_ok=True)
         names = [n for n, lin in lineage.items() if keep(lin)]
+        if part == "train" and args.loso_notes and len(names) > args.loso_notes:
+            pick = np.random.default_rng([args.seed, zlib.crc32(group.encode())]).permutation(len(names))
+            names = [names[i] for i in sorted(pick[:args.loso_notes])]
         for n in names:
             link = split / "audio" / f"{n}.wav"
             if not link.is_symlink():
@@ -134,6 +152,15 @@ def genuine_score(run_name):
     return dict(top1=res["top1"], top3=res["top3"], n=res["n"], per_family=per_family)
 
 
+def save(name, row):
+    """Write this recipe's row into --out as it is on disk now: two selections (e.g. --model cnn and --model ml)
+    can run side by side on one file without erasing each other's rows."""
+    block[name] = row
+    latest = json.loads(Path(args.out).read_text()) if Path(args.out).is_file() else {}
+    latest.setdefault(args.model, {})[name] = row
+    utils.write_json(args.out, latest)
+
+
 lineage = lineage_of_notes("train")
 sizes = Counter(lineage.values())
 KIN = [("stk", "csound")]          # lineages held out together by default
@@ -163,16 +190,19 @@ for spec in args.recipe:
         row = dict(key, model=args.model, recipe=name)
     t0 = time.time()
     if not args.skip_loso:
+        budget = dict(loso_notes=args.loso_notes, loso_args=args.loso_args)
+        if {k: row.get(k, v) for k, v in budget.items()} != budget:    # another LOSO budget: those folds don't count
+            row.pop("loso", None)
+        row.update(budget)
         for g in groups:
             if g in row.get("loso", {}):
                 continue
             fold = build_fold(g, lineage)
-            res = train(recipe_args, f"{name}_without_{g}", fold / "train", fold / "heldout")
+            res = train(recipe_args + shlex.split(args.loso_args), f"{name}_without_{g}", fold / "train", fold / "heldout")
             top1, top3 = held_out_score(res)
             row.setdefault("loso", {})[g] = dict(top1=round(top1, 4), top3=round(top3, 4), n=sizes[g])
             print(f"{name}: held out {g} ({sizes[g]} notes): top-1 {top1:.3f} top-3 {top3:.3f}", flush=True)
-            block[name] = row
-            utils.write_json(args.out, results)
+            save(name, row)
         scores = {g: row["loso"][g]["top1"] for g in groups if g in row["loso"]}
         row["loso_mean_top1"] = round(sum(scores.values()) / len(scores), 4)
         row["loso_worst"] = min(scores, key=scores.get)
@@ -183,8 +213,7 @@ for spec in args.recipe:
         print(f"{name}: genuine NSynth top-1 {row['genuine']['top1']:.3f} top-3 {row['genuine']['top3']:.3f} "
               f"{row['genuine']['per_family']}", flush=True)
     row["seconds"] = round(row.get("seconds", 0) + time.time() - t0, 1)
-    block[name] = row
-    utils.write_json(args.out, results)
+    save(name, row)
 
 print(f"\n{'recipe':<16} {'LOSO mean':>9} {'worst group':>18} {'proxy valid':>11} {'genuine top-1':>13} {'top-3':>6}")
 for name, row in block.items():

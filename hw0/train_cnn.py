@@ -201,6 +201,10 @@ for epoch in range(start_epoch, args.epochs):
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
             logits = model(xb)
         loss = F.cross_entropy(logits.float(), target, label_smoothing=args.label_smoothing)
+        if not torch.isfinite(loss):
+            utils.die(f"training loss became {loss.item()} in epoch {epoch + 1}; the weights are unusable. Lower --lr "
+                      f"(now {args.lr}) or drop an --augment kind, then rerun (--resume restarts from the last good "
+                      f"epoch)")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -581,6 +581,10 @@ def augment(x, kinds, mel_cfg, labels=None, groups=None, p=0.5):
     B, M, T = x.shape
     pick = lambda: (torch.rand(B, 1, 1) < p).float()
     db = math.log(10) / 10                                           # dB -> natural-log power
+    # every note stays within 12 dB of its own range (the most any kind adds): MixStyle with a partner of much
+    # larger spread would otherwise lift a quiet bin by 150 dB and more, which exp() turns into inf for --no_log
+    lowest = x.amin(dim=(1, 2), keepdim=True).float() - 12 * db
+    loudest = x.amax(dim=(1, 2), keepdim=True).float() + 12 * db
     if any(k in kinds for k in ("bands", "resample", "mixstyle", "famix")):
         x = x.float()                                                # (the cache is float16)
         groups = torch.zeros(B, dtype=torch.long) if groups is None else torch.as_tensor(groups)
@@ -642,7 +646,7 @@ def augment(x, kinds, mel_cfg, labels=None, groups=None, p=0.5):
         lam = torch.distributions.Beta(0.4, 0.4).sample((B, 1, 1))
         mixed = (x - mu) / sig * (lam * sig + (1 - lam) * sig[partner]) + lam * mu + (1 - lam) * mu[partner]
         x = torch.where(pick().bool(), mixed, x)
-    return x
+    return torch.minimum(torch.maximum(x.float(), lowest), loudest)
 
 
 def spec_mask(x):

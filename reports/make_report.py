@@ -15,6 +15,7 @@ Only matplotlib (PdfPages) is used: no LaTeX, no office suite.
 import argparse
 import functools
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -177,7 +178,18 @@ GENUINE = re.compile(r"genuine|realdata|nsynth-real|real[ _-]nsynth|assumed real
 
 def provenance(d, fname):
     p = get(d, "data", "provenance") or get(d, "provenance")
-    return str(p) if p else f"not recorded in {fname}"
+    return compact_provenance(str(p)) if p else f"not recorded in {fname}"
+
+
+def compact_provenance(p):
+    """A merged stand-in's provenance is its renders' strings joined by '; ', each repeating the renderer's sentence
+    ('X; X, stk (...); X, zyn (...)'): say the shared part once, then what each render added."""
+    parts = list(dict.fromkeys(p.split("; ")))
+    shared = os.path.commonprefix(parts)
+    if len(parts) < 2 or len(shared) < 20:
+        return p
+    shared = shared[:shared.rfind(",")] if shared not in parts else shared   # cut back to a whole item
+    return shared + "".join(part[len(shared):] for part in parts)
 
 
 def data_kind(d):
@@ -474,8 +486,9 @@ def find_genuine():
             return
         trial = d.get("genuine")
         if isinstance(trial, dict) and trial.get("top1") is not None and "recipe" in d:     # bench/hw0_select.py
-            found.append((where, f"trial: {'CNN' if d.get('model') == 'cnn' else 'Task 2'} {d['recipe']}", {"top1": trial["top1"], "top3": trial.get("top3"),
-                                                          "n": trial.get("n"), "confusion_matrix": None},
+            found.append((where, f"trial: {'CNN' if d.get('model') == 'cnn' else 'Task 2'} {d['recipe']}",
+                          {"top1": trial["top1"], "top3": trial.get("top3"), "n": trial.get("n"),
+                           "confusion_matrix": None, "loso": d.get("loso_mean_top1")},
                           "genuine NSynth notes (shared/realdata)"))
             return
         top1 = d.get("top1") if d.get("top1") is not None else get(d, "test", "top1")
@@ -1022,17 +1035,22 @@ def hw0():
         has_cm = bool(g[2]["confusion_matrix"])
         col_w = 0.45 if has_cm else RIGHT - LEFT
         rows = [[g_[1], pct(g_[2]["top1"]), pct(g_[2]["top3"]), count(g_[2]["n"])] for g_ in genuine]
+        head, align = ["model", "top-1", "top-3", "notes"], ["l", "r", "r", "r"]
+        if any(g_[2].get("loso") is not None for g_ in genuine):     # leave-one-source-out screen of the trials
+            rows = [r + [pct(g_[2]["loso"]) if g_[2].get("loso") is not None else "-"] for r, g_ in zip(rows, genuine)]
+            head, align = head + ["LOSO"], align + ["r"]
         tab_h = min(0.56, 0.1 + 0.075 * len(rows))
-        left_over = table(fig, (LEFT, TOP - tab_h, col_w, tab_h), ["model", "top-1", "top-3", "notes"], rows,
-                          align=["l", "r", "r", "r"])
+        left_over = table(fig, (LEFT, TOP - tab_h, col_w, tab_h), head, rows, align=align)
         words = [f"{len(left_over)} more rows did not fit: " + ", ".join(f"{r[0]} {r[1]}" for r in left_over)
                  ] if left_over else []
         if g[2]["n"]:
             words.append(f"One note is {100 / g[2]['n']:.1f} points of accuracy on {count(g[2]['n'])} notes: "
                          f"differences of a few notes are noise.")
         if any(g_[1].startswith("trial") for g_ in genuine):
-            words.append("Trials: recipes trained on other stand-in mixes (results/hw0/selection.json; mix0 = GM "
-                         "fonts + patches, mix1 + STK/Csound, mix2 + Zyn/Faust/LMMS; dr = domain randomisation).")
+            words.append("Trials (results/hw0/selection.json): mix0 = GM fonts + patches, mix1 + STK/Csound, mix2 + "
+                         "Zyn/Faust/LMMS; dr = domain randomisation."
+                         + (" LOSO: mean top-1 on training lineages held out in turn (a short screen)."
+                            if "LOSO" in head else ""))
         twin = nolog if "linear" in g[1] or "nolog" in g[1] else log if "cnn" in g[1].lower() else ml
         if twin and get(twin, "test", "top1") is not None:
             words.append(f"The same model scores {pct(get(twin, 'test', 'top1'))} on the proxy test split: "

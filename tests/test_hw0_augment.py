@@ -72,18 +72,43 @@ def test_mixstyle_mixes_per_bin_stats_of_two_notes_and_keeps_labels(batch):
     assert pair_labels.equal(labels[[0, 6]])
     mu, sd = pair.mean(2), pair.std(2, unbiased=False)
     mu_out, sd_out = out.mean(2), out.std(2, unbiased=False)
+    # bins that the 12 dB range limit (test_augmented_notes_stay_within_12_db_of_their_own_range) left alone
+    lo, hi = pair.amin(dim=(1, 2)) - 12 * DB, pair.amax(dim=(1, 2)) + 12 * DB
+    free = ((out > lo[:, None, None] + 1e-4) & (out < hi[:, None, None] - 1e-4)).all(2)
+    assert free.float().mean() > 0.5
     for i, j in ((0, 1), (1, 0)):
-        assert (mu_out[i] >= torch.minimum(mu[i], mu[j]) - 1e-3).all()
-        assert (mu_out[i] <= torch.maximum(mu[i], mu[j]) + 1e-3).all()
-        assert (sd_out[i] >= torch.minimum(sd[i], sd[j]) - 1e-3).all()
-        assert (sd_out[i] <= torch.maximum(sd[i], sd[j]) + 1e-3).all()
+        f = free[i]
+        assert (mu_out[i][f] >= torch.minimum(mu[i], mu[j])[f] - 1e-3).all()
+        assert (mu_out[i][f] <= torch.maximum(mu[i], mu[j])[f] + 1e-3).all()
+        assert (sd_out[i][f] >= torch.minimum(sd[i], sd[j])[f] - 1e-3).all()
+        assert (sd_out[i][f] <= torch.maximum(sd[i], sd[j])[f] + 1e-3).all()
         # one mixing weight lambda in (0, 1) for all bins, for the mean and the std alike
-        far = (mu[i] - mu[j]).abs() > 1
+        far = ((mu[i] - mu[j]).abs() > 1) & f
         lam = (mu_out[i] - mu[j])[far] / (mu[i] - mu[j])[far]
         assert 0 < lam.mean() < 1 and lam.std() < 1e-3
-        far = (sd[i] - sd[j]).abs() > 0.5
+        far = ((sd[i] - sd[j]).abs() > 0.5) & f
         assert ((sd_out[i] - sd[j])[far] / (sd[i] - sd[j])[far] - lam.mean()).abs().max() < 1e-3
     assert (out - pair).abs().amax() > 0.5
+
+
+def test_augmented_notes_stay_within_12_db_of_their_own_range(batch):
+    """MixStyle re-scales a bin's spread by partner / own: a near-constant bin given a wide-spread partner's style
+    would rise by 100+ dB, and exp() of that is inf for --no_log input (it was: NaN loss in the first epoch)."""
+    T = 126
+    still = -20.0 + 0.01 * torch.randn(1, 64, T)                     # a note of near-constant bins
+    wide = torch.where(torch.arange(T) % 2 == 0, -20.0, 5.0).expand(1, 64, T).clone()   # 25 ln units of spread
+    x = torch.cat([still, wide])
+    for seed in range(10):
+        torch.manual_seed(seed)
+        out = utils.augment(x, ["mixstyle"], MEL, groups=torch.tensor([0, 1]), p=1.0)
+        assert (out.amax(dim=(1, 2)) <= x.amax(dim=(1, 2)) + 12 * DB + 1e-4).all()
+        assert (out.amin(dim=(1, 2)) >= x.amin(dim=(1, 2)) - 12 * DB - 1e-4).all()
+    assert (out[0] - still[0]).abs().amax() > 1                      # still restyled, just bounded
+    x, labels, groups = batch
+    torch.manual_seed(0)
+    out = utils.augment(x, NEW_KINDS + ["gain"], MEL, labels=labels, groups=groups, p=1.0)
+    assert (out.amax(dim=(1, 2)) <= x.amax(dim=(1, 2)) + 12 * DB + 1e-4).all()
+    assert torch.isfinite(utils.model_input(out, False, torch.zeros(64), torch.ones(64))).all()
 
 
 def test_partners_come_from_another_group_where_there_is_one():
@@ -192,5 +217,20 @@ def test_train_cnn_with_the_new_augmentations(nsynth_root, tmp_path):
     b = torch.load(tmp_path / "b" / "cnn_log.pt", weights_only=True)["state_dict"]
     assert all(torch.equal(a[k], b[k]) for k in a)
 
+    # linear mel input (--no_log) trains on the same augmented notes with a finite loss
+    run_script(*common, "--no_log", "--checkpoint_dir", tmp_path / "d", "--results_dir", tmp_path / "rd")
+    assert math.isfinite(json.loads((tmp_path / "rd" / "cnn_nolog.json").read_text())["history"][0]["train_loss"])
+
     bad = run_script(*common, "--augment", "bands,wobble", "--checkpoint_dir", tmp_path / "c", check=False)
     assert bad.returncode != 0 and "unknown kind(s) ['wobble']" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_train_cnn_stops_with_a_message_when_the_loss_turns_non_finite(nsynth_root, tmp_path):
+    """An absurd learning rate blows the weights up within the first epoch: the run must stop, say why and what to
+    change, and leave no checkpoint behind (never a silently unusable model)."""
+    proc = run_script("hw0/train_cnn.py", "--train_dir", nsynth_root / "nsynth-train", "--valid_dir",
+                      nsynth_root / "nsynth-valid", "--width", "8", "--n_blocks", "3", "--batch_size", "16",
+                      "--epochs", "2", "--lr", "1e30", "--cache_dir", tmp_path / "cache",
+                      "--checkpoint_dir", tmp_path / "ck", "--results_dir", tmp_path / "res", check=False)
+    assert proc.returncode != 0 and "training loss became" in proc.stderr and "--lr" in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "ck" / "cnn_log.pt").exists()

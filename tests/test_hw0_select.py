@@ -2,7 +2,7 @@
 (the 'genuine' folder here is a fixture split standing in for shared/realdata)."""
 import json
 
-from conftest import FAMILIES, ROOT, make_nsynth, run_script
+from conftest import FAMILIES, make_nsynth, run_script
 
 
 def test_select_holds_out_each_lineage_and_scores_the_real_folder(tmp_path):
@@ -41,6 +41,18 @@ def test_select_holds_out_each_lineage_and_scores_the_real_folder(tmp_path):
     again = run_script(*args)
     assert "notes): top-1" not in again.stdout and "genuine NSynth top-1" not in again.stdout
     assert json.loads(out.read_text())["ml"]["hgb"] == row
+    # a cheaper LOSO screen: seeded subsets of the other lineages per fold; the folds are redone, the genuine score
+    # (a training on the whole split, whose arguments did not change) is kept
+    cheap = run_script(*args, "--loso_notes", "15", "--loso_args", "--fit_cap 15")
+    screened = json.loads(out.read_text())["ml"]["hgb"]
+    assert "held out zyn" in cheap.stdout and "genuine NSynth top-1" not in cheap.stdout
+    assert screened["loso_notes"] == 15 and screened["loso_args"] == "--fit_cap 15"
+    assert screened["genuine"] == row["genuine"] and set(screened["loso"]) == {"fluid", "zyn"}
+    for group in ("fluid", "zyn"):
+        fold = tmp_path / "work" / "folds" / f"{group}_n15"
+        train_names = json.loads((fold / "train" / "examples.json").read_text())
+        assert len(train_names) == 15 and all(lineage_of[n.rsplit("-", 2)[0]] != group for n in train_names)
+        assert "--fit_cap" in (tmp_path / "work" / "results" / f"hgb_without_{group}.json").read_text()
 
 
 def test_select_refuses_an_unknown_group(tmp_path):

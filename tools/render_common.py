@@ -1,4 +1,5 @@
-"""Pieces both renderers share: font lineages, stable seeds, the --splits rule, and a clean tinysoundfont synth."""
+"""Pieces the renderers share: font lineages, stable seeds, the --splits rule, a clean tinysoundfont synth, the
+child-process protocol of the DawDreamer sources, and the checks that drop a broken physical-model note."""
 import json
 import os
 import subprocess
@@ -141,3 +142,31 @@ def print_sanity_check(instruments, render_notes, families, per_family):
             f0 = np.median(librosa.yin(y[4800:40000], fmin=25, fmax=4000, sr=sr, frame_length=4096))
             print(f"{inst['family']:10s} {inst['name']:28s} {p:3d}  peak {np.abs(y).max():.3f}  centroid {cen:5.0f} Hz"
                   f"  f0 {librosa.hz_to_midi(f0):5.1f}  RMS env " + " ".join(f"{e / env.max():.2f}" for e in env))
+
+
+def pitch_ok(y, sr, pitch):
+    """Held part is harmonic on the asked pitch: most power lies near its harmonics 1-12 (within 0.15 f0 + 2 % per
+    harmonic number, room for vibrato), and not all of it on every 2nd or every 3rd harmonic (a tube or string that
+    jumped up an octave or a twelfth)."""
+    seg = y[sr // 2: int(2.5 * sr)]
+    power = np.abs(np.fft.rfft(seg * np.hanning(len(seg)))) ** 2
+    h = np.fft.rfftfreq(len(seg), 1 / sr) / (440.0 * 2 ** ((pitch - 69) / 12))      # frequency in multiples of f0
+    k = np.round(h)
+    harmonic = (h > 0.5) & (h < 12.5) & (np.abs(h - k) < 0.15 + 0.02 * k)
+    if power[harmonic].sum() < 0.5 * power[(h > 0.5) & (h < 12.5)].sum():
+        return False
+    return all(power[harmonic & (k % d != 0)].sum() > 0.01 * power[harmonic & (k % d == 0)].sum() for d in (2, 3))
+
+
+def is_garbage(y, sr, sustained=False):
+    """NaN, silence, an onset click only, a sustained model that died, or a flat (noise-like) spectrum."""
+    if not np.all(np.isfinite(y)) or np.abs(y).max() < 1e-5:
+        return True
+    hop = sr // 10
+    env = np.sqrt((y[: len(y) // hop * hop].reshape(-1, hop) ** 2).mean(1))          # 0.1 s frames
+    if env[1:10].max() < 1e-3 * env.max() or (sustained and env[10:29].mean() < 0.1 * env.max()):
+        return True
+    seg = y[int(0.1 * sr): int(2.9 * sr)]
+    seg = seg[: len(seg) // 1024 * 1024].reshape(-1, 1024)
+    power = (np.abs(np.fft.rfft(seg * np.hanning(1024), axis=1)) ** 2).mean(0) + 1e-20
+    return bool(np.exp(np.log(power).mean()) / power.mean() > 0.3)   # spectral flatness: 1 = white noise

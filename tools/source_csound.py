@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from source_stk import is_garbage, pitch_ok
+from render_common import is_garbage, pitch_ok
 
 # formant table (Hz, dB, bandwidth Hz) of the Csound manual's FOF appendix: voice -> vowel -> 5 formants
 FORMANTS = {

@@ -47,6 +47,8 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
+from render_common import is_garbage, pitch_ok
+
 RAWWAVES = Path("/usr/share/stk/rawwaves")
 
 # (family, model, {SKINI control number: (low, high) uniform, or [choices]}); control numbers from /usr/include/stk/
@@ -157,34 +159,6 @@ def _render_one(args):
     y = scipy.io.loadmat(str(stem.with_suffix(".mat")))[stem.name].ravel().astype(np.float64)
     y = y[int(PREROLL * sr):]
     return np.pad(y, (0, max(0, n - len(y))))[:n]
-
-
-def pitch_ok(y, sr, pitch):
-    """Held part is harmonic on the asked pitch: most power lies near its harmonics 1-12 (within 0.15 f0 + 2 % per
-    harmonic number, room for vibrato), and not all of it on every 2nd or every 3rd harmonic (a tube or string that
-    jumped up an octave or a twelfth)."""
-    seg = y[sr // 2: int(2.5 * sr)]
-    power = np.abs(np.fft.rfft(seg * np.hanning(len(seg)))) ** 2
-    h = np.fft.rfftfreq(len(seg), 1 / sr) / (440.0 * 2 ** ((pitch - 69) / 12))      # frequency in multiples of f0
-    k = np.round(h)
-    harmonic = (h > 0.5) & (h < 12.5) & (np.abs(h - k) < 0.15 + 0.02 * k)
-    if power[harmonic].sum() < 0.5 * power[(h > 0.5) & (h < 12.5)].sum():
-        return False
-    return all(power[harmonic & (k % d != 0)].sum() > 0.01 * power[harmonic & (k % d == 0)].sum() for d in (2, 3))
-
-
-def is_garbage(y, sr, sustained=False):
-    """NaN, silence, an onset click only, a sustained model that died, or a flat (noise-like) spectrum."""
-    if not np.all(np.isfinite(y)) or np.abs(y).max() < 1e-5:
-        return True
-    hop = sr // 10
-    env = np.sqrt((y[: len(y) // hop * hop].reshape(-1, hop) ** 2).mean(1))          # 0.1 s frames
-    if env[1:10].max() < 1e-3 * env.max() or (sustained and env[10:29].mean() < 0.1 * env.max()):
-        return True
-    seg = y[int(0.1 * sr): int(2.9 * sr)]
-    seg = seg[: len(seg) // 1024 * 1024].reshape(-1, 1024)
-    power = (np.abs(np.fft.rfft(seg * np.hanning(1024), axis=1)) ** 2).mean(0) + 1e-20
-    return bool(np.exp(np.log(power).mean()) / power.mean() > 0.3)   # spectral flatness: 1 = white noise
 
 
 def render_notes(params, notes, sr, dur, off, seed):
