@@ -169,12 +169,23 @@ def test_hw0_genuine_numbers_get_their_slide(tmp_path):
         "model": "cnn", "checkpoint": "checkpoints/hw0/cnn_log.pt", "provenance": "unknown (assumed real NSynth)",
         "test_dir": str(tmp_path / "shared" / "realdata" / "nsynth-real-valid"), "top1": 0.4141, "top3": 0.7071,
         "n": 99, "confusion_matrix": (np.eye(11, dtype=int) * 9).tolist()}))
+    # a recipe trial of bench/hw0_select.py with its leave-one-source-out screen
+    (tmp_path / "res" / "selection.json").write_text(json.dumps({"cnn": {"dr_mix2": {
+        "model": "cnn", "recipe": "dr_mix2", "genuine": {"top1": 0.4747, "top3": 0.7273, "n": 99},
+        "loso_mean_top1": 0.2862}}}))
+    # a stand-in merged by tools/merge_nsynth.py: its renders' provenance strings joined, each repeating the first
+    ml = json.loads((tmp_path / "res" / "ml.json").read_text())
+    ml["data"]["provenance"] = f"{PROV}; {PROV}, stk (tools/source_stk.py); {PROV}, zyn (tools/source_zyn.py)"
+    (tmp_path / "res" / "ml.json").write_text(json.dumps(ml))
     pages, text = build(0, tmp_path / "res", tmp_path / "hw0.pdf")
     assert len(pages) == 11
     assert_no_machine_paths(text, tmp_path)
     genuine = next(p for p in pages if "On genuine NSynth notes Numbers from" in p)
-    for s in ["41.4 %", "70.7 %", "99", "results/hw0/genuine/inference_cnn_log.json", "1.0 points"]:
+    for s in ["41.4 %", "70.7 %", "99", "results/hw0/genuine/inference_cnn_log.json", "1.0 points",
+              "LOSO", "trial: CNN dr_mix2 47.5 % 72.7 % 99 28.6 %"]:
         assert s in genuine, s
+    task2 = next(p for p in pages if "Task 2: hand-made features" in p)
+    assert f"{PROV}, stk (tools/source_stk.py), zyn (tools/source_zyn.py)" in task2 and f"{PROV}; {PROV}" not in text
     assert "No results on genuine NSynth notes" not in text
     assert "MIDI 36" not in text
 
