@@ -57,8 +57,8 @@ p.add_argument("--loso_notes", type=int, default=0, help="training notes per LOS
                                                           "the other lineages, linked into the fold (0 = all), so a "
                                                           "cheap screen does not decode every note per fold")
 p.add_argument("--loso_args", default="", help="extra training arguments for the LOSO folds only, after the recipe's "
-                                             "(the last of a repeated flag wins), the same for every recipe: a "
-                                             "cheaper screen, e.g. \"--max_train 2000 --epochs 3\" (default: the "
+                                             "(the last of a repeated flag wins), the same for every recipe: with "
+                                             "--loso_notes a cheaper screen, e.g. \"--epochs 3\" (default: the "
                                              "recipe's own budget, 8 or more full trainings per recipe)")
 p.add_argument("--seed", type=int, default=0)
 p.add_argument("--out", default=str(ROOT / "results" / "hw0" / "selection.json"))
@@ -198,7 +198,8 @@ for spec in args.recipe:
             if g in row.get("loso", {}):
                 continue
             fold = build_fold(g, lineage)
-            res = train(recipe_args + shlex.split(args.loso_args), f"{name}_without_{g}", fold / "train", fold / "heldout")
+            res = train(recipe_args + shlex.split(args.loso_args), f"{name}_without_{g}", fold / "train",
+                        fold / "heldout")
             top1, top3 = held_out_score(res)
             row.setdefault("loso", {})[g] = dict(top1=round(top1, 4), top3=round(top3, 4), n=sizes[g])
             print(f"{name}: held out {g} ({sizes[g]} notes): top-1 {top1:.3f} top-3 {top3:.3f}", flush=True)

@@ -188,7 +188,10 @@ def compact_provenance(p):
     shared = os.path.commonprefix(parts)
     if len(parts) < 2 or len(shared) < 20:
         return p
-    shared = shared[:shared.rfind(",")] if shared not in parts else shared   # cut back to a whole item
+    if shared not in parts:                     # cut back to a whole item: the last ", " all of them share
+        shared = shared[:max(shared.rfind(","), 0)]
+        if len(shared) < 20:
+            return p
     return shared + "".join(part[len(shared):] for part in parts)
 
 

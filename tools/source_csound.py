@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from render_common import is_garbage, pitch_ok
+from render_common import is_garbage, pitch_ok, print_sanity_check
 
 # formant table (Hz, dB, bandwidth Hz) of the Csound manual's FOF appendix: voice -> vowel -> 5 formants
 FORMANTS = {
@@ -238,5 +238,5 @@ def render_notes(params, notes, sr, dur, off, seed):
 
 
 if __name__ == "__main__":
-    from render_common import print_sanity_check
-    print_sanity_check(instruments, render_notes, sys.argv[1].split(",") if len(sys.argv) > 1 else sorted({u[0] for u in UNITS}), 2)
+    families = sys.argv[1].split(",") if len(sys.argv) > 1 else sorted({u[0] for u in UNITS})
+    print_sanity_check(instruments, render_notes, families, 2)

@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 import scipy.io
 
-from render_common import is_garbage, pitch_ok
+from render_common import is_garbage, pitch_ok, print_sanity_check
 
 RAWWAVES = Path("/usr/share/stk/rawwaves")
 
@@ -180,5 +180,5 @@ def render_notes(params, notes, sr, dur, off, seed):
 
 
 if __name__ == "__main__":
-    from render_common import print_sanity_check
-    print_sanity_check(instruments, render_notes, sys.argv[1].split(",") if len(sys.argv) > 1 else sorted({s[0] for s in SPECS}), 3)
+    families = sys.argv[1].split(",") if len(sys.argv) > 1 else sorted({s[0] for s in SPECS})
+    print_sanity_check(instruments, render_notes, families, 3)
