@@ -24,6 +24,9 @@ p.add_argument("--train_dir", required=True, help="NSynth-format split folder (e
 p.add_argument("--valid_dir", required=True, help="validation split: selects the best epoch")
 p.add_argument("--test_dir", default=None, help="test split, scored once at the end (never used for selection)")
 p.add_argument("--no_log", action="store_true", help="linear mel power input instead of log-mel")
+p.add_argument("--peak_norm", action="store_true", help="set each note's loudest mel bin to 0 dB (floor 80 dB "
+                                                          "below it) before standardisation: the input no longer "
+                                                          "depends on the recording level")
 p.add_argument("--name", default=None, help="run name for checkpoint/results files (default cnn_log / cnn_nolog)")
 # defaults inside the repository, wherever the script is run from
 p.add_argument("--checkpoint_dir", default=str(utils.REPO / "checkpoints" / "hw0"))
@@ -109,7 +112,8 @@ valid_y = valid["labels"]
 n_frames = utils.read_rows(train["file"], train_rows[:1]).shape[-1]
 print(f"train {len(train_y)} notes, valid {len(valid_y)} notes, input ({args.n_mels}, {n_frames}) (mels x frames), "
       f"{'log' if not args.no_log else 'linear'} mel, device {device}")
-norm_mean, norm_std = utils.mel_stats(train["file"], train_rows, not args.no_log)   # per mel bin, training set only
+# per mel bin, training set only
+norm_mean, norm_std = utils.mel_stats(train["file"], train_rows, not args.no_log, args.peak_norm)
 
 
 class CachedBatches(torch.utils.data.Dataset):
@@ -143,7 +147,7 @@ def predict(model, split, batch_size=256):
     out = []
     for i in range(0, len(split["rows"]), batch_size):
         logmel = torch.from_numpy(utils.read_rows(split["file"], split["rows"][i:i + batch_size]))
-        xb = utils.model_input(logmel, not args.no_log, norm_mean, norm_std).to(device)
+        xb = utils.model_input(logmel, not args.no_log, norm_mean, norm_std, args.peak_norm).to(device)
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
             out.append(model(xb).float().cpu())
     return torch.cat(out)
@@ -189,7 +193,7 @@ for epoch in range(start_epoch, args.epochs):
                            leave=False, unit="batch"):
         if kinds:
             xb = utils.augment(xb, kinds, mel_cfg, labels=yb, groups=gb, p=args.augment_p)
-        xb = utils.model_input(xb, not args.no_log, norm_mean, norm_std)
+        xb = utils.model_input(xb, not args.no_log, norm_mean, norm_std, args.peak_norm)
         if args.specaugment:
             xb = utils.spec_mask(xb)
         target = F.one_hot(yb, len(utils.FAMILIES)).float()
@@ -226,7 +230,7 @@ for epoch in range(start_epoch, args.epochs):
         best_top1 = val["top1"]
         ckpt_path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(dict(state_dict=model.state_dict(), model_config=model_config, mel=mel_cfg,
-                        log_input=not args.no_log, class_names=utils.FAMILIES, norm_mean=norm_mean,
+                        log_input=not args.no_log, peak_norm=args.peak_norm, class_names=utils.FAMILIES, norm_mean=norm_mean,
                         norm_std=norm_std, epoch=epoch + 1, val_top1=val["top1"], val_top3=val["top3"],
                         seed=args.seed, command=utils.command_line()), ckpt_path)
     resume_path.parent.mkdir(parents=True, exist_ok=True)
@@ -278,7 +282,7 @@ utils.write_json(results_dir / f"{name}.json", dict(
     command=utils.command_line(), seed=args.seed, class_names=utils.FAMILIES, log_input=not args.no_log,
     data=dict(train_dir=args.train_dir, valid_dir=args.valid_dir, test_dir=args.test_dir,
               provenance=utils.read_provenance(args.train_dir), n_train=len(train_y), n_valid=int(len(valid_y))),
-    mel=mel_cfg, recipe=dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, augment=kinds,
+    mel=mel_cfg, recipe=dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, augment=kinds, peak_norm=args.peak_norm,
                              augment_p=args.augment_p,
                              specaugment=args.specaugment, mixup=args.mixup, label_smoothing=args.label_smoothing),
     train_time_s=round(train_time, 1), best_epoch=ckpt["epoch"],

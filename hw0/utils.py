@@ -437,13 +437,14 @@ def cached_features(paths, labels, cache_dir, desc=""):
                        lambda audio: features.extract_features(audio, cfg), desc=desc)
 
 
-def mel_stats(file, rows, log_input, chunk=2048):
+def mel_stats(file, rows, log_input, peak_norm=False, chunk=2048):
     """Per-mel-bin mean and std of the network input over the given cache rows and all frames, in one streaming
     pass (chunks merged with Chan et al.'s pairwise update in float64). -> (mean, std) float32 tensors."""
     import torch
     n, mean, m2 = 0, 0.0, 0.0
     for i in range(0, len(rows), chunk):
         x = torch.from_numpy(read_rows(file, rows[i:i + chunk])).double()          # [b, mels, frames]
+        x = peak_normalise(x) if peak_norm else x
         x = x if log_input else torch.exp(x)
         x = x.transpose(0, 1).reshape(x.shape[1], -1)                               # [mels, b * frames]
         k, chunk_mean = x.shape[1], x.mean(1)
@@ -660,11 +661,23 @@ def spec_mask(x):
     return x.masked_fill(fm[:, :, None] | tm[:, None, :], 0.0)
 
 
-def model_input(logmel, log_input, mean, std):
+def peak_normalise(logmel, top_db=80.0):
+    """Each note's loudest mel bin set to 0 dB and everything more than top_db below it raised to -top_db (librosa's
+    power_to_db top_db rule), so the input does not depend on the recording level: a gain shifts log-mel by a
+    constant, but digital silence sits at log_mel's fixed -100 dB floor, which without the cut would move relative
+    to the note."""
+    import math
+    x = logmel - logmel.amax(dim=(1, 2), keepdim=True)
+    return x.clamp(min=-top_db * math.log(10) / 10)
+
+
+def model_input(logmel, log_input, mean, std, peak_norm=False):
     """The one place that turns log-mel into network input: log-mel (Task 3 default) or linear mel power (--no_log),
-    then per-mel-bin standardisation with training-set statistics."""
+    then per-mel-bin standardisation with training-set statistics. peak_norm: see peak_normalise."""
     import torch
     logmel = logmel.half().float()     # the precision the training cache stores: inference sees exactly the same input
+    if peak_norm:
+        logmel = peak_normalise(logmel)
     x = logmel if log_input else torch.exp(logmel)
     return (x - mean[:, None]) / std[:, None]
 

@@ -1033,15 +1033,14 @@ def hw0():
     # 10 genuine NSynth notes (only when a results file has such numbers) ------------
     if genuine:
         g_prov = "genuine NSynth notes (" + "; ".join(sorted({g[3] for g in genuine})) + ")"
-        fig = new_slide("On genuine NSynth notes", sorted({g[0] for g in genuine}), g_prov)
-        g = genuine[0]
+        shipped = [g_ for g_ in genuine if not g_[1].startswith("trial")] or genuine
+        trials = [g_ for g_ in genuine if g_[1].startswith("trial") and g_ not in shipped]
+        fig = new_slide("On genuine NSynth notes", sorted({g_[0] for g_ in shipped}), g_prov)
+        g = shipped[0]
         has_cm = bool(g[2]["confusion_matrix"])
         col_w = 0.45 if has_cm else RIGHT - LEFT
-        rows = [[g_[1], pct(g_[2]["top1"]), pct(g_[2]["top3"]), count(g_[2]["n"])] for g_ in genuine]
         head, align = ["model", "top-1", "top-3", "notes"], ["l", "r", "r", "r"]
-        if any(g_[2].get("loso") is not None for g_ in genuine):     # leave-one-source-out screen of the trials
-            rows = [r + [pct(g_[2]["loso"]) if g_[2].get("loso") is not None else "-"] for r, g_ in zip(rows, genuine)]
-            head, align = head + ["LOSO"], align + ["r"]
+        rows = [[g_[1], pct(g_[2]["top1"]), pct(g_[2]["top3"]), count(g_[2]["n"])] for g_ in shipped]
         tab_h = min(0.56, 0.1 + 0.075 * len(rows))
         left_over = table(fig, (LEFT, TOP - tab_h, col_w, tab_h), head, rows, align=align)
         words = [f"{len(left_over)} more rows did not fit: " + ", ".join(f"{r[0]} {r[1]}" for r in left_over)
@@ -1049,11 +1048,8 @@ def hw0():
         if g[2]["n"]:
             words.append(f"One note is {100 / g[2]['n']:.1f} points of accuracy on {count(g[2]['n'])} notes: "
                          f"differences of a few notes are noise.")
-        if any(g_[1].startswith("trial") for g_ in genuine):
-            words.append("Trials (results/hw0/selection.json): mix0 = GM fonts + patches, mix1 + STK/Csound, mix2 + "
-                         "Zyn/Faust/LMMS; dr = domain randomisation."
-                         + (" LOSO: mean top-1 on training lineages held out in turn (a short screen)."
-                            if "LOSO" in head else ""))
+        if trials:
+            words.append(f"{len(trials)} recipe trials on the same notes: next slide.")
         twin = nolog if "linear" in g[1] or "nolog" in g[1] else log if "cnn" in g[1].lower() else ml
         if twin and get(twin, "test", "top1") is not None:
             words.append(f"The same model scores {pct(get(twin, 'test', 'top1'))} on the proxy test split: "
@@ -1063,6 +1059,29 @@ def hw0():
         if has_cm:
             confusion(fig, (0.5, BOTTOM, RIGHT - 0.5, TOP - BOTTOM), g[2]["confusion_matrix"], names,
                       f"{g[1]}: top-1 {pct(g[2]['top1'])}")
+        # the recipe trials (bench/hw0_select.py) get slides of their own: a table continued, never cut
+        rows = [[g_[1].removeprefix("trial: "), pct(g_[2]["top1"]), pct(g_[2]["top3"]), count(g_[2]["n"])]
+                for g_ in trials]
+        head = ["trial (results/hw0/selection.json)", "top-1", "top-3", "notes"]
+        if any(g_[2].get("loso") is not None for g_ in trials):     # leave-one-source-out screen of the trials
+            rows = [r + [pct(g_[2]["loso"]) if g_[2].get("loso") is not None else "-"] for r, g_ in zip(rows, trials)]
+            head, align = head + ["LOSO"], align + ["r"]
+        first = True
+        while rows:
+            fig = new_slide("Genuine NSynth notes: recipe trials" + ("" if first else " (continued)"),
+                            sorted({g_[0] for g_ in trials}), g_prov)
+            rows = table(fig, (LEFT, BOTTOM, 0.55, TOP - BOTTOM), head, rows, align=align)
+            if first:
+                bullets_box(fig, (0.64, BOTTOM, RIGHT - 0.64, TOP - BOTTOM), [
+                    "mix0 = GM fonts + generated patches, mix1 + STK/Csound, mix2 + Zyn/Faust/LMMS, mix3 + amsynth; "
+                    "dr = domain randomisation; plain = no augmentation.",
+                    "Equal budgets per model kind; the command and arguments of each row are in "
+                    "results/hw0/selection.json."]
+                    + (["LOSO: mean top-1 on training lineages held out in turn (a short screen)."]
+                       if "LOSO" in head else [])
+                    + [f"One note is {100 / g[2]['n']:.1f} points here: most differences between trials are noise."
+                       if g[2]["n"] else ""], size=17, min_size=11)
+            first = False
 
     # 11 what we learned ---------------------------------------------------------
     fig = new_slide("What we learned", files_all + (res("ablation.json") if abl else []), prov_all)

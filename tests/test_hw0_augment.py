@@ -1,11 +1,14 @@
 """HW0 domain-randomisation augmentations (hw0/utils.py augment: bands, mixstyle, famix, resample) on real log-mel
 tensors, the source groups they pair notes by, and train_cnn.py running with them."""
+import csv
 import json
 import math
+import shutil
 
 import librosa
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
 from conftest import FAMILIES, make_nsynth, note_audio, run_script
@@ -234,3 +237,49 @@ def test_train_cnn_stops_with_a_message_when_the_loss_turns_non_finite(nsynth_ro
                       "--checkpoint_dir", tmp_path / "ck", "--results_dir", tmp_path / "res", check=False)
     assert proc.returncode != 0 and "training loss became" in proc.stderr and "--lr" in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "ck" / "cnn_log.pt").exists()
+
+
+def test_peak_norm_input_does_not_depend_on_recording_level(batch, tmp_path):
+    """--peak_norm: a gain is a constant shift of log-mel, and the note's loudest bin is set to 0 dB first, so the
+    network input is the same for a note at any level (log and linear mel alike); without it the input moves."""
+    x, _, _ = batch
+    mean, std = x.mean(dim=(0, 2)), x.std(dim=(0, 2)) + 1e-5
+    for log_input in (True, False):
+        a = utils.model_input(x, log_input, mean, std, peak_norm=True)
+        b = utils.model_input(x - 12 * DB, log_input, mean, std, peak_norm=True)       # 12 dB quieter
+        assert (a - b).abs().amax() < 0.05 * a.abs().amax()                        # float16 rounding only
+    plain = utils.model_input(x, True, mean, std), utils.model_input(x - 12 * DB, True, mean, std)
+    assert torch.allclose(plain[0] - plain[1], (12 * DB / std)[:, None].expand_as(plain[0]), atol=0.02)   # a shift
+    # the statistics are those of the peak-normalised input: standardised, it has mean 0 and std 1 per bin
+    np.save(tmp_path / "rows.npy", x.half().numpy())
+    m, s = utils.mel_stats(tmp_path / "rows.npy", np.arange(len(x)), True, peak_norm=True)
+    z = utils.model_input(x, True, m, s, peak_norm=True)
+    assert z.mean(dim=(0, 2)).abs().amax() < 1e-2 and ((z.std(dim=(0, 2)) - 1).abs() < 0.05).all()
+
+
+def test_train_cnn_peak_norm_is_kept_in_the_checkpoint_and_used_by_inference(nsynth_root, tmp_path):
+    """A --peak_norm model says so in its checkpoint and results, and inference applies it: the same notes 12 dB
+    quieter get the same predictions."""
+    run_script("hw0/train_cnn.py", "--train_dir", nsynth_root / "nsynth-train", "--valid_dir",
+               nsynth_root / "nsynth-valid", "--width", "8", "--n_blocks", "3", "--batch_size", "16", "--epochs", "1",
+               "--peak_norm", "--cache_dir", tmp_path / "cache", "--checkpoint_dir", tmp_path / "ck",
+               "--results_dir", tmp_path / "res")
+    ckpt = torch.load(tmp_path / "ck" / "cnn_log.pt", weights_only=True)
+    assert ckpt["peak_norm"] is True
+    assert json.loads((tmp_path / "res" / "cnn_log.json").read_text())["recipe"]["peak_norm"] is True
+    quiet = tmp_path / "quiet"
+    (quiet / "audio").mkdir(parents=True)
+    for wav in sorted((nsynth_root / "nsynth-valid" / "audio").glob("*.wav")):
+        y, sr = sf.read(wav, dtype="float32")
+        sf.write(quiet / "audio" / wav.name, y * 10 ** (-12 / 20), sr, subtype="PCM_16")
+    shutil.copy(nsynth_root / "nsynth-valid" / "examples.json", quiet / "examples.json")
+    probs = []
+    for folder, out in ((nsynth_root / "nsynth-valid", tmp_path / "o1"), (quiet, tmp_path / "o2")):
+        run_script("hw0/inference.py", "--test_dir", folder, "--checkpoint", tmp_path / "ck" / "cnn_log.pt",
+                   "--out_dir", out)
+        rows = list(csv.DictReader(open(out / "predictions_cnn_log.csv")))
+        probs.append({r["file"]: {r[f"pred{k}"]: float(r[f"prob{k}"]) for k in (1, 2, 3)} for r in rows})
+    assert probs[0].keys() == probs[1].keys() and len(probs[0]) > 10
+    for name, top in probs[0].items():
+        other = probs[1][name]
+        assert max(abs(p - other.get(f, 0.0)) for f, p in top.items()) < 0.02, name

@@ -159,7 +159,7 @@ def test_ci_has_every_render_engine():
     import os
     sys.path.insert(0, str(ROOT / "tools"))
     missing = {}
-    for name in ("stk", "csound", "zyn", "faust", "lmms"):
+    for name in ("stk", "csound", "zyn", "faust", "lmms", "amsynth"):
         hint = importlib.import_module(f"source_{name}").available()
         assert hint is None or (isinstance(hint, str) and "\n" not in hint.strip())
         if hint:

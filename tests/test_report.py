@@ -170,20 +170,30 @@ def test_hw0_genuine_numbers_get_their_slide(tmp_path):
         "test_dir": str(tmp_path / "shared" / "realdata" / "nsynth-real-valid"), "top1": 0.4141, "top3": 0.7071,
         "n": 99, "confusion_matrix": (np.eye(11, dtype=int) * 9).tolist()}))
     # a recipe trial of bench/hw0_select.py with its leave-one-source-out screen
-    (tmp_path / "res" / "selection.json").write_text(json.dumps({"cnn": {"dr_mix2": {
-        "model": "cnn", "recipe": "dr_mix2", "genuine": {"top1": 0.4747, "top3": 0.7273, "n": 99},
-        "loso_mean_top1": 0.2862}}}))
+    # with more trials than one slide holds: they continue on the next slide, none is cut or squeezed
+    trials = {"dr_mix2": {"model": "cnn", "recipe": "dr_mix2", "genuine": {"top1": 0.4747, "top3": 0.7273, "n": 99},
+                          "loso_mean_top1": 0.2862}}
+    trials.update({f"t{k}_mix2": {"model": "cnn", "recipe": f"t{k}_mix2", "genuine": {"top1": 0.3 + k / 100,
+                                                                                      "top3": 0.7, "n": 99}}
+                   for k in range(20)})
+    (tmp_path / "res" / "selection.json").write_text(json.dumps({"cnn": trials}))
     # a stand-in merged by tools/merge_nsynth.py: its renders' provenance strings joined, each repeating the first
     ml = json.loads((tmp_path / "res" / "ml.json").read_text())
     ml["data"]["provenance"] = f"{PROV}; {PROV}, stk (tools/source_stk.py); {PROV}, zyn (tools/source_zyn.py)"
     (tmp_path / "res" / "ml.json").write_text(json.dumps(ml))
     pages, text = build(0, tmp_path / "res", tmp_path / "hw0.pdf")
-    assert len(pages) == 11
+    assert len(pages) == 13           # the 11 slides + two of trials
     assert_no_machine_paths(text, tmp_path)
     genuine = next(p for p in pages if "On genuine NSynth notes Numbers from" in p)
     for s in ["41.4 %", "70.7 %", "99", "results/hw0/genuine/inference_cnn_log.json", "1.0 points",
-              "LOSO", "trial: CNN dr_mix2 47.5 % 72.7 % 99 28.6 %"]:
+              "21 recipe trials on the same notes: next slide"]:
         assert s in genuine, s
+    trial_pages = [p for p in pages if "Genuine NSynth notes: recipe trials" in p]
+    assert len(trial_pages) == 2 and "recipe trials (continued)" in trial_pages[1]
+    assert "LOSO" in trial_pages[0] and "CNN dr_mix2 47.5 % 72.7 % 99 28.6 %" in trial_pages[0]
+    for k in range(20):
+        assert sum(f"CNN t{k}_mix2 {30 + k:.1f} % 70.0 % 99" in p for p in trial_pages) == 1, k
+    assert "did not fit" not in text
     task2 = next(p for p in pages if "Task 2: hand-made features" in p)
     assert f"{PROV}, stk (tools/source_stk.py), zyn (tools/source_zyn.py)" in task2 and f"{PROV}; {PROV}" not in text
     assert "No results on genuine NSynth notes" not in text

@@ -125,6 +125,19 @@ def serve_child(render_job):
         protocol.flush()
 
 
+def pick_per_family(by_family, n_per_family, seed):
+    """{family: [instrument, ...]} -> one list, family by family in name order, each family cut to a seeded random
+    n_per_family (None: all) kept in their original order."""
+    out = []
+    for family in sorted(by_family):
+        items = by_family[family]
+        if n_per_family is not None and n_per_family < len(items):
+            rng = np.random.default_rng([seed, zlib.crc32(family.encode())])
+            items = [items[i] for i in sorted(rng.choice(len(items), n_per_family, replace=False))]
+        out += items
+    return out
+
+
 def print_sanity_check(instruments, render_notes, families, per_family):
     """`python tools/source_<name>.py`: peak, spectral centroid, an f0 estimate (librosa.yin) against the asked pitch
     and the RMS envelope of a few notes per family, to check a source by numbers."""

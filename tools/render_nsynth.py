@@ -65,8 +65,8 @@ ap.add_argument("--splits", default="train=fluid,opl3,synthetic:0.8;valid=timgm:
                                     "test=timgm:0.5,synthetic:0.1", help="split rule, see the module docstring")
 ap.add_argument("--synthetic_per_family", type=int, default=40, help="synthetic patches per family (0: none)")
 ap.add_argument("--sources", default="",
-                help="extra instrument sources, each its own lineage (name it in --splits): some of "
-                     "stk, csound, zyn, faust, lmms (tools/source_<name>.py; install steps in tools/README.txt)")
+                help="extra instrument sources, each its own lineage (name it in --splits): some of stk, "
+                     "csound, zyn, faust, lmms, amsynth (tools/source_<name>.py; install steps in tools/README.txt)")
 ap.add_argument("--source_instruments", default="",
                 help="instruments per family for each extra source, e.g. 'stk=12,zyn=8' (default: the module's own)")
 ap.add_argument("--banks", default="0,8,16", help="SoundFont banks to use (GM variations live in 8 and 16)")
@@ -141,7 +141,7 @@ SOURCE_OVERRIDE = {"opl3": "synthetic"}  # an FM chip synthesises every preset
 #   render_notes(params, notes, sr, dur, off, seed) -> [mono float array of dur*sr samples, or None if silent] per
 #       (pitch, velocity) in notes; note-on at 0 s, note-off at `off` s; safe to call in any process (an engine that
 #       can't share a process with another renders in a child process of its own)
-EXTRA_SOURCES = ("stk", "csound", "zyn", "faust", "lmms")
+EXTRA_SOURCES = ("stk", "csound", "zyn", "faust", "lmms", "amsynth")
 
 
 def source_module(name):

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from render_common import child_render, serve_child
+from render_common import child_render, pick_per_family, serve_child
 
 PLUGIN = Path("/usr/lib/vst/ZynAddSubFX.so")
 BANKS = Path("/usr/share/zynaddsubfx/banks")
@@ -108,14 +108,7 @@ def instruments(families, n_per_family, seed):
                 "family": family, "source": "synthetic", "unit": words(name), "name": f"{bank}/{path.stem}",
                 "params": {"preset": str(path.relative_to(BANKS)),
                            "distortion": bool(re.search(r"dist|overdrive|crunch|grit|trash|fuzz", words(name)))}})
-    out = []
-    for family in sorted(by_family):
-        presets = by_family[family]
-        if n_per_family is not None and n_per_family < len(presets):
-            rng = np.random.default_rng([seed, zlib.crc32(family.encode())])
-            presets = [presets[i] for i in sorted(rng.choice(len(presets), n_per_family, replace=False))]
-        out += presets
-    return out
+    return pick_per_family(by_family, n_per_family, seed)
 
 
 def is_tone(y, sr):
