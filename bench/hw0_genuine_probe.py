@@ -43,6 +43,7 @@ if not (labels >= 0).any():
 shifts = [float(s) for s in args.tta_semitones.split(",") if s]
 gains = [float(g) for g in args.gains_db.split(",") if g]
 
+brief = lambda probs: {k: v for k, v in utils.evaluate(probs, labels).items() if k in ("top1", "top3", "n")}
 rows, ensemble = {}, []
 for ckpt_path in args.checkpoints:
     model, ckpt = load_checkpoint(ckpt_path)
@@ -50,34 +51,28 @@ for ckpt_path in args.checkpoints:
 
     def probs(x):
         with torch.inference_mode():
-            z = utils.model_input(x, ckpt["log_input"], ckpt["norm_mean"], ckpt["norm_std"], ckpt.get("peak_norm", False))
+            z = utils.model_input(x, ckpt["log_input"], ckpt["norm_mean"], ckpt["norm_std"], ckpt["peak_norm"])
             return torch.softmax(model(z), 1).numpy()
 
     plain = probs(logmel)
     tta = np.mean([plain] + [probs(utils.resample_mel(logmel, torch.full((len(logmel),), s), ckpt["mel"]))
                              for s in shifts], axis=0)
-    name = Path(ckpt_path).stem
-    rows[name] = dict(checkpoint=utils.shown_path(ckpt_path), alone=utils.evaluate(plain, labels),
-                      tta=utils.evaluate(tta, labels),
-                      gain={f"{g:+g} dB": utils.evaluate(probs(logmel + g * np.log(10) / 10), labels) for g in gains})
+    rows[Path(ckpt_path).stem] = dict(checkpoint=utils.shown_path(ckpt_path), alone=brief(plain), tta=brief(tta),
+                                      gain={f"{g:+g} dB": brief(probs(logmel + g * np.log(10) / 10)) for g in gains})
     ensemble.append(plain)
 
-brief = lambda m: {k: m[k] for k in ("top1", "top3", "n")}
+alone = [r["alone"]["top1"] for r in rows.values()]
 result = dict(real=utils.shown_path(args.real), command=utils.command_line(), seconds=round(time.time() - t0, 1),
-              tta_semitones=shifts, checkpoints={k: dict(checkpoint=r["checkpoint"], alone=brief(r["alone"]),
-                                                         tta=brief(r["tta"]),
-                                                         gain={g: brief(m) for g, m in r["gain"].items()})
-                                                 for k, r in rows.items()},
-              ensemble=brief(utils.evaluate(np.mean(ensemble, axis=0), labels)),
-              alone_mean_top1=float(np.mean([r["alone"]["top1"] for r in rows.values()])),
-              alone_spread_top1=[float(min(r["alone"]["top1"] for r in rows.values())),
-                                 float(max(r["alone"]["top1"] for r in rows.values()))])
+              tta_semitones=shifts, checkpoints=rows, ensemble=brief(np.mean(ensemble, axis=0)),
+              alone_mean_top1=float(np.mean(alone)), alone_spread_top1=[float(min(alone)), float(max(alone))])
 
-print(f"{len(labels)} notes of {utils.shown_path(args.real)}: top-1 / top-3")
-print(f"{'checkpoint':28s} {'alone':>13s} {'TTA':>13s}  " + "  ".join(f"{g:>13s}" for g in next(iter(rows.values()))["gain"]))
+variants = lambda r: {"alone": r["alone"], "TTA": r["tta"], **r["gain"]}      # columns of the table and the chart
+kinds = list(variants(next(iter(rows.values()))))
 fmt = lambda m: f"{m['top1']:.3f} / {m['top3']:.3f}"
-for k, r in rows.items():
-    print(f"{k:28s} {fmt(r['alone']):>13s} {fmt(r['tta']):>13s}  " + "  ".join(f"{fmt(m):>13s}" for m in r["gain"].values()))
+print(f"{len(labels)} notes of {utils.shown_path(args.real)}: top-1 / top-3")
+print(f"{'checkpoint':28s} " + "  ".join(f"{k:>13s}" for k in kinds))
+for name, r in rows.items():
+    print(f"{name:28s} " + "  ".join(f"{fmt(m):>13s}" for m in variants(r).values()))
 print(f"{'ensemble of all':28s} {fmt(result['ensemble']):>13s}   (alone: mean top-1 {result['alone_mean_top1']:.3f}, "
       f"range {result['alone_spread_top1'][0]:.3f}-{result['alone_spread_top1'][1]:.3f})")
 
@@ -86,13 +81,10 @@ utils.write_json(out, result)
 import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-kinds = ["alone", "TTA"] + list(next(iter(rows.values()))["gain"])
 fig, ax = plt.subplots(figsize=(max(6, 1.6 * len(rows) + 2), 4))
 width = 0.8 / len(kinds)
 for j, kind in enumerate(kinds):
-    vals = [r["alone" if kind == "alone" else "tta" if kind == "TTA" else "gain"] for r in rows.values()]
-    vals = [v if kind in ("alone", "TTA") else v[kind] for v in vals]
-    ax.bar(np.arange(len(rows)) + j * width, [v["top1"] for v in vals], width, label=kind)
+    ax.bar(np.arange(len(rows)) + j * width, [variants(r)[kind]["top1"] for r in rows.values()], width, label=kind)
 ax.axhline(result["ensemble"]["top1"], color="k", ls="--", label="ensemble of all")
 ax.set(xticks=np.arange(len(rows)) + 0.4 - width / 2, ylabel="top-1", ylim=(0, 1),
        title=f"{len(labels)} genuine NSynth notes: single models, TTA, level changes, ensemble")

@@ -48,7 +48,7 @@ if args.model == "cnn":
     def predict(audio):
         with torch.inference_mode():
             x = utils.model_input(utils.log_mel(audio, ckpt["mel"], device), ckpt["log_input"], norm_mean, norm_std,
-                                  ckpt.get("peak_norm", False))
+                                  ckpt["peak_norm"])
             with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
                 return torch.softmax(model(x.to(device)).float(), 1).cpu().numpy()
 else:

@@ -54,4 +54,5 @@ def load_checkpoint(path, device="cpu"):
         why = " ".join(str(e).split())[:160]
         sys.exit(f"error: {path} is not a usable hw0 CNN checkpoint ({type(e).__name__}: {why}); "
                  f"re-download it or retrain with hw0/train_cnn.py")
+    ckpt.setdefault("peak_norm", False)       # checkpoints from before --peak_norm
     return model.to(device).eval(), ckpt

@@ -230,8 +230,8 @@ for epoch in range(start_epoch, args.epochs):
         best_top1 = val["top1"]
         ckpt_path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(dict(state_dict=model.state_dict(), model_config=model_config, mel=mel_cfg,
-                        log_input=not args.no_log, peak_norm=args.peak_norm, class_names=utils.FAMILIES, norm_mean=norm_mean,
-                        norm_std=norm_std, epoch=epoch + 1, val_top1=val["top1"], val_top3=val["top3"],
+                        log_input=not args.no_log, peak_norm=args.peak_norm, class_names=utils.FAMILIES,
+                        norm_mean=norm_mean, norm_std=norm_std, epoch=epoch + 1, val_top1=val["top1"], val_top3=val["top3"],
                         seed=args.seed, command=utils.command_line()), ckpt_path)
     resume_path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(dict(model=model.state_dict(), optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(),
@@ -282,8 +282,8 @@ utils.write_json(results_dir / f"{name}.json", dict(
     command=utils.command_line(), seed=args.seed, class_names=utils.FAMILIES, log_input=not args.no_log,
     data=dict(train_dir=args.train_dir, valid_dir=args.valid_dir, test_dir=args.test_dir,
               provenance=utils.read_provenance(args.train_dir), n_train=len(train_y), n_valid=int(len(valid_y))),
-    mel=mel_cfg, recipe=dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, augment=kinds, peak_norm=args.peak_norm,
-                             augment_p=args.augment_p,
+    mel=mel_cfg, recipe=dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, augment=kinds,
+                             augment_p=args.augment_p, peak_norm=args.peak_norm,
                              specaugment=args.specaugment, mixup=args.mixup, label_smoothing=args.label_smoothing),
     train_time_s=round(train_time, 1), best_epoch=ckpt["epoch"],
     val=dict(top1=ckpt["val_top1"], top3=ckpt["val_top3"], n=int((valid_y >= 0).sum())),

@@ -403,12 +403,16 @@ def table(fig, rect, header, rows, size=TABLE_PT, min_size=MIN_TABLE_PT, align=N
     return rows[n_fit:]
 
 
-def table_slides(title, files, prov, header, rows, **kw):
-    """A table over as many slides as it needs (never clipped)."""
+def table_slides(title, files, prov, header, rows, notes=(), **kw):
+    """A table over as many slides as it needs (never clipped); notes: bullets beside it on the first slide."""
     first = True
     while True:
         fig = new_slide(title if first else title + " (continued)", files, prov)
-        rows = table(fig, (LEFT, BOTTOM, RIGHT - LEFT, TOP - BOTTOM), header, rows, **kw)
+        width = 0.55 if notes else RIGHT - LEFT
+        rows = table(fig, (LEFT, BOTTOM, width, TOP - BOTTOM), header, rows, **kw)
+        if first and notes:
+            bullets_box(fig, (LEFT + width + 0.04, BOTTOM, RIGHT - LEFT - width - 0.04, TOP - BOTTOM), notes, size=17,
+                        min_size=11)
         first = False
         if not rows:
             return
@@ -1066,22 +1070,17 @@ def hw0():
         if any(g_[2].get("loso") is not None for g_ in trials):     # leave-one-source-out screen of the trials
             rows = [r + [pct(g_[2]["loso"]) if g_[2].get("loso") is not None else "-"] for r, g_ in zip(rows, trials)]
             head, align = head + ["LOSO"], align + ["r"]
-        first = True
-        while rows:
-            fig = new_slide("Genuine NSynth notes: recipe trials" + ("" if first else " (continued)"),
-                            sorted({g_[0] for g_ in trials}), g_prov)
-            rows = table(fig, (LEFT, BOTTOM, 0.55, TOP - BOTTOM), head, rows, align=align)
-            if first:
-                bullets_box(fig, (0.64, BOTTOM, RIGHT - 0.64, TOP - BOTTOM), [
-                    "mix0 = GM fonts + generated patches, mix1 + STK/Csound, mix2 + Zyn/Faust/LMMS, mix3 + amsynth; "
-                    "dr = domain randomisation; plain = no augmentation.",
-                    "Equal budgets per model kind; the command and arguments of each row are in "
-                    "results/hw0/selection.json."]
-                    + (["LOSO: mean top-1 on training lineages held out in turn (a short screen)."]
-                       if "LOSO" in head else [])
-                    + [f"One note is {100 / g[2]['n']:.1f} points here: most differences between trials are noise."
-                       if g[2]["n"] else ""], size=17, min_size=11)
-            first = False
+        if rows:
+            table_slides("Genuine NSynth notes: recipe trials", sorted({g_[0] for g_ in trials}), g_prov, head, rows,
+                         align=align, notes=[
+                             "mix0 = GM fonts + generated patches, mix1 + STK/Csound, mix2 + Zyn/Faust/LMMS, mix3 + "
+                             "amsynth; dr = domain randomisation; plain = no augmentation.",
+                             "Equal budgets per model kind; the command and arguments of each row are in "
+                             "results/hw0/selection.json."]
+                         + (["LOSO: mean top-1 on training lineages held out in turn (a short screen)."]
+                            if "LOSO" in head else [])
+                         + [f"One note is {100 / g[2]['n']:.1f} points here: most differences between trials are "
+                            f"noise." if g[2]["n"] else ""])
 
     # 11 what we learned ---------------------------------------------------------
     fig = new_slide("What we learned", files_all + (res("ablation.json") if abl else []), prov_all)

@@ -2,6 +2,7 @@
 child-process protocol of the DawDreamer sources, and the checks that drop a broken physical-model note."""
 import json
 import os
+import re
 import subprocess
 import sys
 import zlib
@@ -123,6 +124,12 @@ def serve_child(render_job):
         except Exception as e:  # noqa: BLE001 -- reported to the parent, which raises it
             protocol.write((json.dumps({"error": f"{type(e).__name__}: {e}"}) + "\n").encode())
         protocol.flush()
+
+
+def preset_words(name):
+    """Lower-case letters only ("Saw Strings 2", "Percussion1-5b" -> "saw strings", "percussion b"): a synth
+    preset's split unit, so numbered variants and copies in other banks never straddle splits."""
+    return re.sub(r"\s+", " ", re.sub(r"[^a-z]+", " ", name.lower())).strip()
 
 
 def pick_per_family(by_family, n_per_family, seed):

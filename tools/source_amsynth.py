@@ -59,7 +59,7 @@ from pathlib import Path
 
 import numpy as np
 
-from render_common import child_render, is_garbage, pick_per_family, pitch_ok, serve_child
+from render_common import child_render, is_garbage, pick_per_family, pitch_ok, preset_words as words, serve_child
 
 PLUGIN = Path("/usr/lib/vst/amsynth_vst.so")
 BANKS = Path("/usr/share/amsynth/banks")
@@ -104,11 +104,6 @@ NAME_RULES = [   # (regex on the lower-case words of the name, family)
     (r"pluck|guitar", "guitar"),
 ]
 DISTORTION = r"dist|overdrive|crunch|fuzz|grit"
-
-
-def words(name):
-    """Lower-case letters only ("Percussion1-5b" -> "percussion b"): the split unit, as in tools/source_zyn.py."""
-    return re.sub(r"\s+", " ", re.sub(r"[^a-z]+", " ", name.lower())).strip()
 
 
 def name_words(name):

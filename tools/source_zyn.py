@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from render_common import child_render, pick_per_family, serve_child
+from render_common import child_render, pick_per_family, preset_words as words, serve_child
 
 PLUGIN = Path("/usr/lib/vst/ZynAddSubFX.so")
 BANKS = Path("/usr/share/zynaddsubfx/banks")
@@ -72,10 +72,6 @@ NAME_RULES = [
     (r"string|violin|fiddle|viola|cello", "string"),
     (r"lead|supersaw|solo synth", "synth_lead"),
 ]
-
-
-def words(name):
-    return re.sub(r"\s+", " ", re.sub(r"[^a-z]+", " ", name.lower())).strip()
 
 
 def preset_family(bank, name):
