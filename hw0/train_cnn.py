@@ -51,10 +51,12 @@ p.add_argument("--hop_length", type=int, default=512)
 # --augment gain,eq,noise,reverb,shift,pitch --specaugment 1 --mixup 0.2 --label_smoothing 0.1
 # Domain randomisation against unseen sample libraries: bands (FilterAugment band EQ), resample (pitch shift by
 # resampling, +-1..12 semitones), mixstyle (Freq-MixStyle) and famix (add a same-family note); the last two pair
-# notes of different source groups (dataset_info.json lineage, else instrument_source, else instrument)
+# notes of different source groups (dataset_info.json lineage, else instrument_source, else instrument).
+# Against what rendered notes lack: tilt (-3..+6 dB per octave: real notes are brighter) and decay (the held note
+# fades by 0-20 dB, the release may end in digital silence, as real sample-library notes do)
 p.add_argument("--augment", default="",
                help="comma list of augmentations applied to log-mel: gain,eq,noise,reverb,shift,pitch,"
-                    "bands,resample,mixstyle,famix (empty: none)")
+                    "bands,resample,mixstyle,famix,tilt,decay (empty: none)")
 p.add_argument("--augment_p", type=float, default=0.5, help="probability that each kind is applied to a note")
 p.add_argument("--specaugment", type=int, default=0, help="1: one frequency and one time mask per clip")
 p.add_argument("--mixup", type=float, default=0.0, help="mixup alpha (0 = off)")

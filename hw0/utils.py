@@ -457,7 +457,8 @@ def mel_stats(file, rows, log_input, peak_norm=False, chunk=2048):
 
 
 # in the order augment applies them: other notes are mixed in and resampled as they are, MixStyle comes last
-AUGMENT_KINDS = ("famix", "resample", "gain", "eq", "bands", "reverb", "noise", "shift", "pitch", "mixstyle")
+AUGMENT_KINDS = ("famix", "resample", "gain", "eq", "bands", "tilt", "decay", "reverb", "noise", "shift", "pitch",
+                 "mixstyle")
 CROSS_NOTE_KINDS = ("mixstyle", "famix")      # these pick a partner note, from another source group where possible
 
 
@@ -586,7 +587,7 @@ def augment(x, kinds, mel_cfg, labels=None, groups=None, p=0.5):
     # larger spread would otherwise lift a quiet bin by 150 dB and more, which exp() turns into inf for --no_log
     lowest = x.amin(dim=(1, 2), keepdim=True).float() - 12 * db
     loudest = x.amax(dim=(1, 2), keepdim=True).float() + 12 * db
-    if any(k in kinds for k in ("bands", "resample", "mixstyle", "famix")):
+    if any(k in kinds for k in ("bands", "tilt", "decay", "resample", "mixstyle", "famix")):
         x = x.float()                                                # (the cache is float16)
         groups = torch.zeros(B, dtype=torch.long) if groups is None else torch.as_tensor(groups)
     if "famix" in kinds:          # add another note of the same family, -12..0 dB, in the power domain
@@ -610,6 +611,18 @@ def augment(x, kinds, mel_cfg, labels=None, groups=None, p=0.5):
         x = x + pick() * curve * 2.0 * db
     if "bands" in kinds:                                             # FilterAugment: 3-6 bands, +-6 dB each
         x = x + pick() * band_eq_db(B, M)[:, :, None] * db
+    # tilt and decay change the sounding note only: a gain on digital silence would invent a noise floor
+    sounding = lambda: (x > x.amin(dim=(1, 2), keepdim=True) + 3 * db).float()
+    if "tilt" in kinds:           # spectral tilt, -3..+6 dB per octave around 1 kHz (real NSynth notes are brighter)
+        octaves = torch.from_numpy(np.log2(mel_bin_hz(M, mel_cfg["fmin"], mel_cfg["fmax"]) / 1000.0)).float()
+        slope = torch.empty(B, 1, 1).uniform_(-3, 6)
+        x = x + pick() * sounding() * slope * octaves[None, :, None] * db
+    silent_tail = torch.zeros(B, 1, T, dtype=torch.bool)
+    if "decay" in kinds:          # the held note fades by 0-20 dB over its 3 s, and the release may end in silence
+        t = torch.arange(T) * mel_cfg["hop_length"] / mel_cfg["sr"]          # frame centres in seconds
+        fade = -torch.empty(B, 1, 1).uniform_(0, 20) * (t.clamp(max=3.0) / 3.0)[None, None, :]
+        x = x + pick() * sounding() * fade * db
+        silent_tail = pick().bool() & (t[None, None, :] >= torch.empty(B, 1, 1).uniform_(3.0, 3.6))
     if "reverb" in kinds:                                            # exponential tail per mel band (RT60 0.2-1.5 s)
         hop_s = mel_cfg["hop_length"] / mel_cfg["sr"]
         rt60 = torch.empty(B, 1).uniform_(0.2, 1.5)
@@ -647,7 +660,9 @@ def augment(x, kinds, mel_cfg, labels=None, groups=None, p=0.5):
         lam = torch.distributions.Beta(0.4, 0.4).sample((B, 1, 1))
         mixed = (x - mu) / sig * (lam * sig + (1 - lam) * sig[partner]) + lam * mu + (1 - lam) * mu[partner]
         x = torch.where(pick().bool(), mixed, x)
-    return torch.minimum(torch.maximum(x.float(), lowest), loudest)
+    x = torch.minimum(torch.maximum(x.float(), lowest), loudest)
+    # digital silence is log_mel's floor, log(1e-10), below the 12 dB limit of a note with a noise floor
+    return torch.where(silent_tail, torch.full_like(x, math.log(1e-10)), x)
 
 
 def spec_mask(x):

@@ -1082,6 +1082,15 @@ def hw0():
                          + [f"One note is {100 / g[2]['n']:.1f} points here: most differences between trials are "
                             f"noise." if g[2]["n"] else ""])
 
+    # 10b where rendered stand-ins differ from genuine notes (bench/hw0_domain_gap.py) --------
+    gap = load_json("domain_gap.json")
+    if gap and (results_dir / "domain_gap.png").is_file():
+        fig = new_slide("Stand-in vs genuine notes: where they differ", res("domain_gap.json", "domain_gap.png"),
+                        f"{sum(f['genuine']['n'] for f in gap['families'].values())} genuine NSynth notes "
+                        f"(shared/realdata) vs rendered stand-ins ({'/'.join(Path(gap['data']).parts[-2:])}) within "
+                        f"{gap.get('pitch_window')} semitones of their pitch, velocity >= {gap.get('min_velocity')}")
+        image(fig, (LEFT, BOTTOM + 0.02, RIGHT - LEFT, TOP - BOTTOM - 0.04), results_dir / "domain_gap.png")
+
     # 11 what we learned ---------------------------------------------------------
     fig = new_slide("What we learned", files_all + (res("ablation.json") if abl else []), prov_all)
     learned = []

@@ -1,4 +1,4 @@
-"""HW0 domain-randomisation augmentations (hw0/utils.py augment: bands, mixstyle, famix, resample) on real log-mel
+"""HW0 domain-randomisation augmentations (hw0/utils.py augment: bands, mixstyle, famix, resample, tilt, decay) on real log-mel
 tensors, the source groups they pair notes by, and train_cnn.py running with them."""
 import csv
 import json
@@ -16,7 +16,8 @@ from hw0 import utils
 
 MEL = dict(utils.MEL_DEFAULTS, n_fft=1024, hop_length=512, n_mels=64)
 DB = math.log(10) / 10                      # dB -> natural-log power
-NEW_KINDS = ["bands", "mixstyle", "famix", "resample"]
+NEW_KINDS = ["bands", "mixstyle", "famix", "resample", "tilt", "decay"]
+SILENCE = math.log(1e-10)                   # what log_mel gives digital silence
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +66,44 @@ def test_bands_is_a_piecewise_gain_within_6_db():
     linear = utils.band_eq_db(200, 64, variant="linear")
     assert (1 + (linear.diff(dim=1).abs() > 1e-6).sum(1)).float().mean() > 20   # ramps, not a few steps
     assert (linear.diff(n=2, dim=1).abs() > 1e-4).sum(1).max() <= 12 and linear.abs().max() <= 6
+
+
+def test_tilt_is_a_straight_line_over_octaves_on_the_sounding_note_only():
+    octaves = np.log2(utils.mel_bin_hz(64, MEL["fmin"], MEL["fmax"]) / 1000.0)
+    # loudest near 1 kHz and falling away from it, as real notes are, so no bin reaches the 12 dB range limit
+    shape = -5.0 - 0.25 * (torch.arange(64) - int(np.argmin(np.abs(octaves)))).abs().float()
+    x = shape[None, :, None].repeat(32, 1, 126)
+    x[:, :, 100:] = SILENCE                                           # the note ends in digital silence
+    torch.manual_seed(2)
+    out = utils.augment(x, ["tilt"], MEL, p=1.0)
+    assert out[:, :, 100:].equal(x[:, :, 100:])                       # no gain on silence
+    gain_db = ((out - x) / DB)[:, :, :100]
+    assert (gain_db - gain_db[:, :, :1]).abs().amax() < 1e-4          # the same in every sounding frame
+    away = np.abs(octaves) > 0.25                                     # (a ratio near 1 kHz is 0 / 0)
+    slope = gain_db[:, away, 0] / torch.from_numpy(octaves[away]).float()   # dB per octave, one per note
+    assert (slope - slope[:, :1]).abs().amax() < 1e-3
+    assert slope[:, 0].min() >= -3 - 1e-3 and slope[:, 0].max() <= 6 + 1e-3 and slope[:, 0].std() > 1
+    assert gain_db[:, -1, 0].amax() > 9                               # 3 octaves above 1 kHz: up to +18 dB
+
+
+def test_decay_fades_the_held_note_and_silences_the_release():
+    t = np.arange(126) * MEL["hop_length"] / MEL["sr"]
+    x = torch.full((32, 64, 126), -5.0)
+    torch.manual_seed(6)
+    out = utils.augment(x, ["decay"], MEL, p=1.0)
+    for note in out:
+        silent = (note == SILENCE).all(0).numpy()
+        cut = int(np.argmax(silent))                                  # the release from here on is silence
+        assert silent[cut:].all() and not silent[:cut].any() and 3.0 <= t[cut] <= 3.6 + 0.04
+        gain_db = ((note[:, :cut] - x[0, :, :cut]) / DB)
+        assert (gain_db - gain_db[:1]).abs().amax() < 1e-4            # the same in every bin
+        fade = gain_db[0].numpy()
+        held = t[:cut] <= 3.0
+        assert np.all(np.diff(fade[held]) <= 1e-4) and -20 - 1e-3 <= fade.min() <= 0 and fade[0] == 0
+        # a straight line over the 3 s hold, flat after it
+        assert np.allclose(fade[held], fade[held][-1] * t[:cut][held] / t[:cut][held][-1], atol=0.2)
+        assert np.allclose(fade[~held], fade.min(), atol=1e-3)
+    assert utils.augment(x, ["decay"], MEL, p=0.0).equal(x)
 
 
 def test_mixstyle_mixes_per_bin_stats_of_two_notes_and_keeps_labels(batch):

@@ -181,8 +181,17 @@ def test_hw0_genuine_numbers_get_their_slide(tmp_path):
     ml = json.loads((tmp_path / "res" / "ml.json").read_text())
     ml["data"]["provenance"] = f"{PROV}; {PROV}, stk (tools/source_stk.py); {PROV}, zyn (tools/source_zyn.py)"
     (tmp_path / "res" / "ml.json").write_text(json.dumps(ml))
+    # bench/hw0_domain_gap.py's medians and figure: a slide of their own
+    (tmp_path / "res" / "domain_gap.json").write_text(json.dumps({
+        "real": str(tmp_path / "shared" / "realdata" / "nsynth-real-valid"), "data": str(tmp_path / "mix2" / "train"),
+        "pitch_window": 2, "min_velocity": 100, "families": {f: {"genuine": {"n": 9}, "standin": {"n": 140}}
+                                                             for f in HW0_NAMES}}))
+    mel_grid_png(tmp_path / "res" / "domain_gap.png")
     pages, text = build(0, tmp_path / "res", tmp_path / "hw0.pdf")
-    assert len(pages) == 13           # the 11 slides + two of trials
+    assert len(pages) == 14           # the 11 slides + two of trials + the domain gap
+    gap = next(p for p in pages if "Stand-in vs genuine notes: where they differ" in p)
+    assert "results/hw0/domain_gap.json" in gap and "99 genuine NSynth notes (shared/realdata)" in gap
+    assert "(mix2/train) within 2 semitones" in gap
     assert_no_machine_paths(text, tmp_path)
     genuine = next(p for p in pages if "On genuine NSynth notes Numbers from" in p)
     for s in ["41.4 %", "70.7 %", "99", "results/hw0/genuine/inference_cnn_log.json", "1.0 points",
