@@ -81,31 +81,31 @@ def describe(y, pitch, sr=utils.SR):
             "upper_harmonics_db": float(np.nanmean(harm_db[8:16])) if np.isfinite(harm_db[8:16]).any() else np.nan}
 
 
-def measure(paths, labels, desc):
-    """{family: [descriptor dicts]} over the usable notes of paths."""
-    problems, rows = {}, {}
+def measure(paths, labels, pitches, desc):
+    """{family: [descriptor dicts]} over the readable, labelled notes of paths."""
+    problems, described = {}, []
     for first, audio in utils.stream_audio(paths, problems, desc=desc):
-        for i, y in enumerate(audio):
-            k = first + i
-            unreadable = any(f.startswith("unreadable") for f in problems.get(k, []))
-            if not unreadable and labels[k] >= 0:
-                rows.setdefault(utils.FAMILIES[labels[k]], []).append(describe(y, pitch_velocity(paths[k])[0]))
-    utils.report_problems(paths, problems)
+        described += [describe(y, pitches[first + i]) for i, y in enumerate(audio)]
+    usable = utils.report_problems(paths, problems) & (labels >= 0)     # unreadable files come back as zeros
+    rows = {}
+    for d, label in zip(np.array(described)[usable], labels[usable]):
+        rows.setdefault(utils.FAMILIES[label], []).append(d)
     return rows
 
 
 t0 = time.time()
 real_paths, real_labels = utils.list_nsynth(args.real)
 data_paths, data_labels = utils.list_nsynth(args.data)
-real_pitches = {pitch_velocity(q)[0] for q in real_paths}
-near = [i for i, q in enumerate(data_paths)
-        if min(abs(pitch_velocity(q)[0] - r) for r in real_pitches) <= args.pitch_window
-        and pitch_velocity(q)[1] >= args.min_velocity]
+real_pv = [pitch_velocity(q) for q in real_paths]
+data_pv = [pitch_velocity(q) for q in data_paths]
+real_pitches = {pitch for pitch, _ in real_pv}
+near = [i for i, (pitch, velocity) in enumerate(data_pv)
+        if min(abs(pitch - r) for r in real_pitches) <= args.pitch_window and velocity >= args.min_velocity]
 if not near:
     utils.die(f"{args.data} has no notes within {args.pitch_window} semitones of the genuine pitches "
               f"{sorted(real_pitches)} at velocity >= {args.min_velocity}; widen --pitch_window or lower --min_velocity")
-genuine = measure(real_paths, real_labels, "genuine")
-standin = measure([data_paths[i] for i in near], data_labels[near], "stand-in")
+genuine = measure(real_paths, real_labels, [pitch for pitch, _ in real_pv], "genuine")
+standin = measure([data_paths[i] for i in near], data_labels[near], [data_pv[i][0] for i in near], "stand-in")
 
 # medians, except silent_release: a share (the mean of 0/1 flags)
 summary = lambda d, values: float(np.nanmean(values) if d == "silent_release" else np.nanmedian(values))
