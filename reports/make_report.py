@@ -1074,7 +1074,8 @@ def hw0():
             table_slides("Genuine NSynth notes: recipe trials", sorted({g_[0] for g_ in trials}), g_prov, head, rows,
                          align=align, notes=[
                              "mix0 = GM fonts + generated patches, mix1 + STK/Csound, mix2 + Zyn/Faust/LMMS, mix3 + "
-                             "amsynth; dr = domain randomisation; plain = no augmentation.",
+                             "amsynth, mix4 + the Merlin GM font, mix2ws = mix2 with half its training notes "
+                             "waveshaped; dr = domain randomisation; plain = no augmentation.",
                              "Equal budgets per model kind; the command and arguments of each row are in "
                              "results/hw0/selection.json."]
                          + (["LOSO: mean top-1 on training lineages held out in turn (a short screen)."]

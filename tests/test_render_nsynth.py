@@ -152,6 +152,59 @@ def test_merge_two_renders_into_one_root(tmp_path):
     assert bad.returncode != 0 and "lineage 'timgm' is in both" in bad.stderr
 
 
+def test_waveshape_copy_adds_harmonics_keeps_envelope_and_links_the_rest(data, tmp_path):
+    """tools/waveshape_nsynth.py on a rendered root: every training note (share 1) is rewritten but keeps its peak
+    and its decay, and a harmonic-free decaying sine gains harmonics 9-16; valid/test and examples.json are the
+    source's; share 0 only links; same seed, same bytes; a folder that is not a render is a one-line error."""
+    tool = ROOT / "tools" / "waveshape_nsynth.py"
+    run_script(tool, "--src", data, "--out", tmp_path / "ws", "--share", "1", "--seed", "4")
+    out = tmp_path / "ws"
+    assert load(out, "train") == load(data, "train")
+    for split in ("valid", "test"):
+        assert (out / split).resolve() == (data / split).resolve()
+    checked = 0
+    for name in load(data, "train"):
+        x, sr = sf.read(data / "train" / "audio" / f"{name}.wav")
+        y, sr_y = sf.read(out / "train" / "audio" / f"{name}.wav")
+        assert sr_y == sr == 16000 and len(y) == len(x) == 64000
+        if np.abs(x).max() < 1e-6:
+            continue
+        assert not (out / "train" / "audio" / f"{name}.wav").is_symlink()
+        assert abs(np.abs(y).max() - np.abs(x).max()) < 2e-4                 # the note's peak level is kept
+        level_db = lambda a, t: 20 * np.log10(np.abs(a[int(t * sr):int(t * sr) + 400]).max() + 1e-9)  # 25 ms peak
+        for t in (1.5, 2.5):                       # and its decay: the level drop from 0.5 s, within 4 dB
+            if level_db(x, t) > 20 * np.log10(np.abs(x).max()) - 50:    # above the waveshaper's -60 dB floor
+                assert abs((level_db(y, t) - level_db(y, 0.5)) - (level_db(x, t) - level_db(x, 0.5))) < 4, (name, t)
+        checked += 1
+    assert checked >= 4
+    # a pure decaying sine (no harmonics at all, like the dullest renders) gains harmonics 9-16 and keeps its decay
+    sine_root, name = tmp_path / "sine", "keyboard_synthetic_000-048-127"
+    (sine_root / "train" / "audio").mkdir(parents=True)
+    (sine_root / "dataset_info.json").write_text(json.dumps({"provenance": "a test sine"}))
+    (sine_root / "train" / "examples.json").write_text(json.dumps({name: {"pitch": 48}}))
+    t = np.arange(64000) / 16000
+    f0 = 440 * 2 ** ((48 - 69) / 12)
+    sf.write(sine_root / "train" / "audio" / f"{name}.wav", 0.9 * np.sin(2 * np.pi * f0 * t) * 10 ** (-10 * t / 20),
+             16000, subtype="PCM_16")
+    run_script(tool, "--src", sine_root, "--out", tmp_path / "sine_ws", "--share", "1", "--seed", "0")
+    x, _ = sf.read(sine_root / "train" / "audio" / f"{name}.wav")
+    y, _ = sf.read(tmp_path / "sine_ws" / "train" / "audio" / f"{name}.wav")
+    hz = np.fft.rfftfreq(16000, 1 / 16000)
+    spectrum = lambda a: np.abs(np.fft.rfft(a[8000:24000] * np.hanning(16000))) ** 2      # 0.5-1.5 s
+    upper_db = lambda a: 10 * np.log10(spectrum(a)[(hz > 8.5 * f0) & (hz < 16.5 * f0)].sum() / spectrum(a).sum())
+    assert upper_db(x) < -70 and upper_db(y) > -45
+    assert abs((level_db(y, 2.5) - level_db(y, 0.5)) - (level_db(x, 2.5) - level_db(x, 0.5))) < 2   # -20 dB kept
+    run_script(tool, "--src", data, "--out", tmp_path / "ws2", "--share", "1", "--seed", "4")
+    name = next(iter(load(data, "train")))
+    assert (tmp_path / "ws2" / "train" / "audio" / f"{name}.wav").read_bytes() == \
+        (out / "train" / "audio" / f"{name}.wav").read_bytes()
+    run_script(tool, "--src", data, "--out", tmp_path / "none", "--share", "0")
+    wavs = list((tmp_path / "none" / "train" / "audio").glob("*.wav"))
+    assert wavs and all(w.is_symlink() and w.resolve() == (data / "train" / "audio" / w.name).resolve() for w in wavs)
+    bad = run_script(tool, "--src", tmp_path / "ws" / "train", "--out", tmp_path / "bad", check=False)
+    assert bad.returncode != 0 and "pass a root written by tools/render_nsynth.py" in bad.stderr
+
+
 def test_ci_has_every_render_engine():
     """CI installs every engine (.ci/run sets CI_REQUIRE_ENGINES): there, a missing one fails instead of skipping
     the source tests. Elsewhere each source's available() is still a one-line install hint or None."""
