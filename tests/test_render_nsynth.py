@@ -162,6 +162,7 @@ def test_waveshape_copy_adds_harmonics_keeps_envelope_and_links_the_rest(data, t
     assert load(out, "train") == load(data, "train")
     for split in ("valid", "test"):
         assert (out / split).resolve() == (data / split).resolve()
+    level_db = lambda a, t: 20 * np.log10(np.abs(a[int(t * 16000):int(t * 16000) + 400]).max() + 1e-9)  # 25 ms peak
     checked = 0
     for name in load(data, "train"):
         x, sr = sf.read(data / "train" / "audio" / f"{name}.wav")
@@ -171,7 +172,6 @@ def test_waveshape_copy_adds_harmonics_keeps_envelope_and_links_the_rest(data, t
             continue
         assert not (out / "train" / "audio" / f"{name}.wav").is_symlink()
         assert abs(np.abs(y).max() - np.abs(x).max()) < 2e-4                 # the note's peak level is kept
-        level_db = lambda a, t: 20 * np.log10(np.abs(a[int(t * sr):int(t * sr) + 400]).max() + 1e-9)  # 25 ms peak
         for t in (1.5, 2.5):                       # and its decay: the level drop from 0.5 s, within 4 dB
             if level_db(x, t) > 20 * np.log10(np.abs(x).max()) - 50:    # above the waveshaper's -60 dB floor
                 assert abs((level_db(y, t) - level_db(y, 0.5)) - (level_db(x, t) - level_db(x, 0.5))) < 4, (name, t)

@@ -66,8 +66,11 @@ for name in tqdm(names, desc="waveshape", unit="note"):
     source_file, target = (src / "train" / "audio" / f"{name}.wav").resolve(), out / "train" / "audio" / f"{name}.wav"
     if not source_file.is_file():
         sys.exit(f"error: {source_file} is listed in {src}/train/examples.json but missing; re-render {src}")
+    if draw >= args.share:
+        os.symlink(source_file, target)
+        continue
     x, sr = sf.read(source_file, dtype="float32")
-    if draw >= args.share or np.abs(x).max() < 1e-6:   # silent notes stay as they are
+    if np.abs(x).max() < 1e-6:                         # silent notes stay as they are
         os.symlink(source_file, target)
         continue
     sf.write(target, waveshape(x, drive_db, even, wet), sr, subtype="PCM_16")
