@@ -10,6 +10,8 @@ the source's valid split. Each stage runs as its own process; peak RSS is that p
   cnn_data   train_cnn.py's data step: decode + log-mel of the training folder into its cache
   cnn_epoch  train_cnn.py --epochs 1 on the cached log-mel (training clips/s from its results JSON)
   ml_data    train_ml.py's data step: decode + Task-2 features of the training folder into its cache
+  ml_harm    its second data step: decode + the 59 harmonic features into their own cache (this checkout only:
+             the baseline revision has none)
   ml_fit     train_ml.py on the cached features: every candidate's fit time (SVM/k-NN/forest capped by --fit_cap)
   inf_cnn    inference.py --test_dir <the N-note folder> (CNN), inf_ml the same with --model ml
 Symlinked copies share a few hundred files, so decoding reads from the page cache: decode figures are an upper bound
@@ -33,7 +35,7 @@ p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDes
 p.add_argument("--source", required=True, help="rendered NSynth-format root with train/ and valid/")
 p.add_argument("--work", required=True, help="where the N-note folders and caches go (outside the repository)")
 p.add_argument("--sizes", default="4096,16384,65536,289205")
-p.add_argument("--stages", default="cnn_data,cnn_epoch,ml_data,ml_fit,inf_cnn,inf_ml")
+p.add_argument("--stages", default="cnn_data,cnn_epoch,ml_data,ml_harm,ml_fit,inf_cnn,inf_ml")
 p.add_argument("--plan", default="", help="stages for particular sizes, e.g. '289205:cnn_data,cnn_epoch;65536:ml_fit' "
                                          "(sizes not named run --stages)")
 p.add_argument("--baseline", default="a788ba1", help="git revision of the load-everything path to compare with")
@@ -127,11 +129,15 @@ def data_step(code, kind, split, cache):
     if kind == "cnn":
         mel = "dict(utils.MEL_DEFAULTS, n_fft=1024, hop_length=512, n_mels=64)"
         call = f"utils.cached_log_mel(*utils.list_nsynth({str(split)!r}), {str(cache)!r}, {mel})"
-    else:       # the same call in both revisions
+    elif kind == "ml":       # the same call in both revisions
         call = f"utils.cached_features(*utils.list_nsynth({str(split)!r}), {str(cache)!r})"
+    else:
+        call = (f"import features; utils.cached_harmonics(*utils.list_nsynth({str(split)!r}), {str(cache)!r}, "
+                f"features.HARMONIC_DEFAULTS)")
     return [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(code)!r}); import utils; {call}"]
 
 
+CACHE_OF = dict(cnn_data="hw0_logmel_*", ml_data="hw0_features_*", ml_harm="hw0_harmonics_*")
 results = json.loads(Path(args.out).read_text()).get("hw0_scale", {}) if Path(args.out).is_file() else {}
 results.update(command="python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]), cores=os.cpu_count(),
                machine="2-core x86_64 VM, 24 GB RAM, no GPU" if os.cpu_count() == 2 else f"{os.cpu_count()} cores")
@@ -142,17 +148,20 @@ for n in sizes:
     for stage in plan.get(n, stages):
         runs = {side: [] for side, _ in sides}
         for side, code in sides * args.repeat:      # the sides alternate run by run: both see the same machine load
+            if stage == "ml_harm" and side == "baseline":
+                continue
             row = results.setdefault(f"n{n}", {}).setdefault(side, {})
             cache, res = work / f"n{n}" / f"cache_{side}", work / f"n{n}" / f"res_{side}"
             common = ["--valid_dir", str(valid), "--cache_dir", str(cache), "--checkpoint_dir",
                       str(work / f"n{n}" / f"ck_{side}"), "--results_dir", str(res)]
             if "--overwrite" in (code / "train_cnn.py").read_text():      # a rerun replaces its own checkpoints
                 common.append("--overwrite")
-            if stage in ("cnn_data", "ml_data"):
-                for old in cache.glob("hw0_logmel_*" if stage == "cnn_data" else "hw0_features_*"):
+            if stage in CACHE_OF:
+                for old in cache.glob(CACHE_OF[stage]):
                     shutil.rmtree(old) if old.is_dir() else old.unlink()          # measure a cold build
-                wall, rss, _ = run(data_step(code, stage.split("_")[0], split, cache), ROOT)
-                files = list(cache.glob("hw0_logmel_*" if stage == "cnn_data" else "hw0_features_*"))
+                wall, rss, _ = run(data_step(code, dict(cnn_data="cnn", ml_data="ml", ml_harm="harm")[stage], split,
+                                             cache), ROOT)
+                files = list(cache.glob(CACHE_OF[stage]))
                 row[stage] = dict(wall_s=round(wall, 1), clips_per_s=round(n / wall, 1), peak_rss_gb=round(rss, 2),
                                   cache_mb=round(sum(f.stat().st_size for d in files
                                                      for f in (d.rglob("*") if d.is_dir() else [d])) / 1e6, 1))

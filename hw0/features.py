@@ -3,8 +3,13 @@ they are computed (pooled_features: one float64 STFT per note shared by every fe
 does badly). 176 numbers per note: MFCC 20 + deltas + delta-deltas, spectral centroid, bandwidth, roll-off, flatness,
 7-band contrast, 12 chroma, zero-crossing rate and RMS, each pooled by mean and std over time, + 6 envelope statistics.
 
-train_ml.py and inference.py call extract_features on one chunk of decoded notes at a time (utils.cached_rows streams
-a split through it into an on-disk cache).
+harmonic_features adds 59 numbers measured on the note's own harmonics, located from its MIDI pitch (the NSynth file
+name carries it: utils.note_pitches): the level of each harmonic relative to all of them, how fast each decays, how
+far each sits from k * f0, harmonic-to-noise ratios, odd/even balance and onsets. They describe timbre relative to the
+pitch, which mel statistics mix with the pitch itself (README "Numbers" has what they bought on genuine notes).
+
+train_ml.py and inference.py call extract_features (and harmonic_features) on one chunk of decoded notes at a time
+(utils.cached_rows streams a split through them into an on-disk cache).
 """
 import functools
 from concurrent.futures import ThreadPoolExecutor
@@ -240,3 +245,144 @@ def extract_features(audio, cfg=FEAT_DEFAULTS, chunk=8):
                                                 range(0, len(audio), chunk))))
     finally:
         torch.set_num_threads(cores)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# harmonic features: timbre relative to the note's pitch
+
+# 4,096-point STFT: 3.9 Hz bins, so even MIDI 21's harmonics (27.5 Hz apart) are 7 bins apart
+HARMONIC_DEFAULTS = dict(sr=SR, n_fft=4096, hop_length=512, n_harmonics=24)
+HARMONIC_VERSION = 1    # part of the harmonic cache key: bump when the computation changes
+N_DECAY, N_DEV = 8, 10  # harmonics whose decay slope / frequency deviation are kept
+
+
+def harmonic_names(cfg=HARMONIC_DEFAULTS):
+    """Names of the 59 harmonic features, in harmonic_features' column order."""
+    return ([f"harm{k}_db" for k in range(1, cfg["n_harmonics"] + 1)] +
+            [f"harm{k}_decay" for k in range(1, N_DECAY + 1)] + [f"harm{k}_dev" for k in range(1, N_DEV + 1)] +
+            ["hnr_sustain_db", "hnr_peak_db", "odd_even_db", "harm_centroid", "harm_centroid_std",
+             "harm_centroid_peak", "harm_centroid_slope", "onset_h1_s", "onset_upper_s", "onset_lag_s",
+             "tremolo_h1_db", "tremolo_db", "below_f0_db", "inharmonicity", "stretch", "decay_db_per_s",
+             "sustain_s"])
+
+
+def estimate_pitch(y, sr=SR):
+    """MIDI pitch of a note whose file name does not say it: median YIN f0 over its loud frames (60 if silent)."""
+    import librosa
+    if not np.abs(y).max() > 1e-4:
+        return 60
+    f0 = librosa.yin(y, fmin=25.0, fmax=4200.0, sr=sr, frame_length=4096)
+    rms = librosa.feature.rms(y=y, frame_length=4096, hop_length=512)[0][:len(f0)]
+    return int(np.clip(np.round(librosa.hz_to_midi(np.median(f0[rms >= rms.max() / 10]))), 21, 108))
+
+
+def _fit_line(t, v):
+    """Least-squares slope of v [n, ...] over t [n] along the first axis, and the residual's std (0, 0 under three
+    points)."""
+    if len(t) < 3:
+        return np.zeros(v.shape[1:]), np.zeros(v.shape[1:])
+    tc, vc = t - t.mean(), v - v.mean(0)
+    slope = np.tensordot(tc, vc, 1) / (tc @ tc)
+    return slope, (vc - np.multiply.outer(tc, slope)).std(0)
+
+
+def harmonic_features_one(P, midi, cfg=HARMONIC_DEFAULTS):
+    """Power spectrogram [frames, bins] of one note, MIDI pitch -> [59]: features of its harmonics 1..K. Harmonic k is
+    the strongest peak within 0.4 f0 of k * f0 (stretched piano partials and detuned synths stay inside). 'Sustain'
+    runs from the loudest frame to the release at 3 s over frames within 40 dB of the peak. Harmonics above Nyquist
+    read -100 dB, 0 slope and 0 deviation."""
+    sr, n_fft, hop, K = cfg["sr"], cfg["n_fft"], cfg["hop_length"], cfg["n_harmonics"]
+    f0, bin_hz = 440.0 * 2.0 ** ((midi - 69) / 12), sr / n_fft
+    P = np.asarray(P, dtype=np.float64) + 1e-12
+    n_frames, n_bins = P.shape
+    total = P.sum(1)
+    level_db = 10 * np.log10(total)
+    peak = int(level_db.argmax())
+    active = level_db > level_db[peak] - 40
+    release = int(3.0 * sr / hop)
+    sustain = np.zeros(n_frames, bool)
+    sustain[peak:min(release, n_frames)] = True
+    sustain &= active
+    if sustain.sum() < 2:
+        sustain = active.copy()
+    t = np.flatnonzero(sustain) * hop / sr
+
+    half = max(1, int(0.4 * f0 / bin_hz))
+    centre = np.round(np.arange(1, K + 1) * f0 / bin_hz).astype(int)
+    n_k = int((centre + half < n_bins - 1).sum())                      # harmonics below Nyquist
+    window = np.clip(centre[:n_k, None] + np.arange(-half, half + 1), 0, n_bins - 1)   # [n_k, width]
+    # a harmonic's power is the Hann window's main lobe, the 5 bins around its peak: a single bin reads up to 1.4 dB
+    # low when the harmonic falls between two bins (scalloping), differently for every pitch. MIDI 21's harmonics
+    # are 7 bins apart, so lobes never overlap. Lobe sums at the searched bins come from a running sum over bins
+    top = min(n_bins, int(window.max()) + 3)                           # no bin above the last lobe is needed
+    running = np.pad(P[:, :top].cumsum(1), ((0, 0), (1, 0)))
+    lobe = running[:, np.minimum(window + 3, top)] - running[:, np.maximum(window - 2, 0)]   # [frames, n_k, width]
+    H = np.full((n_frames, K), 1e-12)
+    H[:, :n_k] = lobe.max(-1)                                          # [frames, K]
+    dev = np.zeros(K)
+    P_sus = P[sustain]
+    at = P_sus[:, window].sum(0).argmax(-1)                            # each harmonic's peak bin over the sustain
+    dev[:n_k] = (window[np.arange(n_k), at] * bin_hz - np.arange(1, n_k + 1) * f0) / (np.arange(1, n_k + 1) * f0)
+
+    H_sus = H[sustain]
+    mean_power = H_sus.mean(0)
+    harmonic_power = mean_power[:n_k].sum() + 1e-12
+    profile = np.full(K, -100.0)
+    profile[:n_k] = np.maximum(10 * np.log10(mean_power[:n_k] / harmonic_power), -100.0)
+    all_power = total[sustain].mean()
+    hnr_sustain = 10 * np.log10(harmonic_power / max(all_power - harmonic_power, 1e-12))
+    h_peak = H[peak, :n_k].sum()
+    hnr_peak = 10 * np.log10(h_peak / max(total[peak] - h_peak, 1e-12))
+    odd_even = 10 * np.log10((mean_power[2:n_k:2].sum() + 1e-12) / (mean_power[1:n_k:2].sum() + 1e-12))
+    k = np.arange(1, K + 1)
+    centroid = (H[:, :n_k] * k[:n_k]).sum(1) / (H[:, :n_k].sum(1) + 1e-12)     # in harmonic numbers, per frame
+    H_db = 10 * np.log10(H_sus)
+    # slopes (dB/s) of the whole note, of harmonics 1-8 (relative to the note's), of the centroid; residual wobble
+    n_decay = min(N_DECAY, n_k)
+    slopes, wobble = _fit_line(t, np.column_stack([level_db[sustain], centroid[sustain], H_db[:, :n_decay]]))
+    decay, centroid_slope = slopes[0], slopes[1]
+    decays = np.zeros(N_DECAY)
+    decays[:n_decay] = slopes[2:] - decay                              # faster or slower than the whole note
+    onset = lambda v: float(np.argmax(v >= v.max() / 2) * hop / sr)   # noqa: E731  first frame at half power
+    onset_h1 = onset(H[:, 0])
+    onset_upper = onset(H[:, 3:n_k].sum(1)) if n_k > 4 else onset_h1
+    below_f0 = P_sus[:, :max(1, int(0.75 * f0 / bin_hz))].sum(1).mean()
+    inharmonic = np.abs(dev[1:N_DEV]) if n_k > 2 else np.zeros(1)
+    stats = [hnr_sustain, hnr_peak, odd_even, centroid[sustain].mean(), centroid[sustain].std(), centroid[peak],
+             centroid_slope, onset_h1, onset_upper, onset_upper - onset_h1, wobble[2] if n_decay else 0.0,
+             wobble[0], 10 * np.log10(below_f0 / all_power), inharmonic[:max(1, n_k - 1)].mean(),
+             dev[1:min(N_DEV, n_k)].mean() if n_k > 2 else 0.0, decay, sustain.sum() * hop / sr]
+    return np.concatenate([profile, decays, dev[:N_DEV], stats]).astype(np.float32)
+
+
+def note_features(audio, pitches, cfg=FEAT_DEFAULTS, harmonic_cfg=HARMONIC_DEFAULTS):
+    """[N, samples] -> [N, 176 (+ 59)]: what a Task-2 checkpoint was trained on (harmonic_cfg None: pooled only)."""
+    pooled = extract_features(audio, cfg)
+    return pooled if harmonic_cfg is None else np.concatenate([pooled, harmonic_features(audio, pitches, harmonic_cfg)], 1)
+
+
+def harmonic_features(audio, pitches, cfg=HARMONIC_DEFAULTS, chunk=8):
+    """[N, samples], [N] MIDI pitches (-1: estimate from the audio) -> [N, 59]. Sub-chunks of 8 notes, one per core
+    at a time: a float32 torch STFT (librosa.stft's centring, zero padding and periodic Hann window), then each note's
+    harmonics in numpy."""
+    import torch
+    n_fft, hop = cfg["n_fft"], cfg["hop_length"]
+    window = torch.hann_window(n_fft)
+
+    def sub_chunk(start):
+        y = np.asarray(audio[start:start + chunk], dtype=np.float32)
+        with torch.inference_mode():
+            spec = torch.stft(torch.from_numpy(y), n_fft, hop, window=window, center=True, pad_mode="constant",
+                              return_complex=True)
+            power = spec.abs().square_().transpose(1, 2).double().contiguous().numpy()   # [notes, frames, bins]
+        midi = [int(m) if m >= 0 else estimate_pitch(note, cfg["sr"]) for m, note in zip(pitches[start:start + chunk], y)]
+        return [harmonic_features_one(P, m, cfg) for P, m in zip(power, midi)]
+
+    cores = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(cores) as pool:
+            rows = [r for rows in pool.map(sub_chunk, range(0, len(audio), chunk)) for r in rows]
+    finally:
+        torch.set_num_threads(cores)
+    return np.stack(rows) if rows else np.zeros((0, len(harmonic_names(cfg))), np.float32)

@@ -45,7 +45,7 @@ if args.model == "cnn":
     model, ckpt = load_checkpoint(checkpoint, device)
     norm_mean, norm_std = ckpt["norm_mean"].cpu(), ckpt["norm_std"].cpu()
 
-    def predict(audio):
+    def predict(audio, start):
         with torch.inference_mode():
             x = utils.model_input(utils.log_mel(audio, ckpt["mel"], device), ckpt["log_input"], norm_mean, norm_std,
                                   ckpt["peak_norm"])
@@ -58,22 +58,28 @@ else:
         utils.die(f"checkpoint {checkpoint} not found; train one with hw0/train_ml.py or pass --checkpoint FILE")
     try:
         bundle = joblib.load(checkpoint)
-        pipeline, feat_cfg = bundle["pipeline"], bundle["feature_config"]
-        n_feat = len(features.feature_names(feat_cfg))
+        pipeline, feat_cfg, harmonic_cfg = bundle["pipeline"], bundle["feature_config"], bundle.get("harmonic_config")
+        n_feat = len(features.feature_names(feat_cfg)) + (len(features.harmonic_names(harmonic_cfg)) if harmonic_cfg
+                                                          else 0)
         if getattr(pipeline, "n_features_in_", None) != n_feat or not hasattr(pipeline, "classes_"):
-            raise ValueError(f"pipeline is not a fitted classifier of the {n_feat} features feature_config describes")
+            raise ValueError(f"pipeline is not a fitted classifier of the {n_feat} features its feature and harmonic "
+                             f"configs describe")
     except Exception as e:
         why = str(e).splitlines()[0][:120] if str(e) else ""
         utils.die(f"{checkpoint} is not a usable hw0 ML checkpoint ({type(e).__name__}: {why}); retrain with "
                   f"hw0/train_ml.py")
 
-    def predict(audio):
-        return utils.scores_of(pipeline, features.extract_features(audio, feat_cfg))
+    pitches = utils.note_pitches(paths) if harmonic_cfg else None
+
+    def predict(audio, start):
+        notes = slice(start, start + len(audio))
+        return utils.scores_of(pipeline, features.note_features(audio, pitches[notes] if harmonic_cfg else None,
+                                                                feat_cfg, harmonic_cfg))
 
 # predictions one chunk of notes at a time: memory stays the same for 33 notes or the whole test split
 problems, probs = {}, []
 for start, audio in utils.stream_audio(paths, problems, args.chunk_size, desc=args.model):
-    probs.append(predict(audio))
+    probs.append(predict(audio, start))
 usable = utils.report_problems(paths, problems)      # unreadable files: named, excluded from predictions and metrics
 probs = np.concatenate(probs)[usable]
 paths, labels = [p for p, k in zip(paths, usable) if k], labels[usable]

@@ -4,9 +4,10 @@
 
 Features (hw0/features.py, one STFT per note shared by all): MFCC 20 + deltas + delta-deltas, spectral centroid,
 bandwidth, roll-off, flatness, 7-band contrast, chroma, zero-crossing rate and RMS, each pooled over time by mean
-and standard deviation, plus attack/decay envelope statistics. A StandardScaler fitted on the training split feeds
-each candidate (SVM, random forest, k-NN, gradient-boosted trees); the best by validation top-1 is saved as
-fitted on the training split; the test split is scored once at the end.
+and standard deviation, plus attack/decay envelope statistics; and 59 features of the note's own harmonics, found
+from the MIDI pitch in its file name (features.harmonic_features; --no_harmonics leaves them out). A StandardScaler
+fitted on the training split feeds each candidate (SVM, random forest, k-NN, gradient-boosted trees); the best by
+validation top-1 is saved as fitted on the training split; the test split is scored once at the end.
 """
 import argparse
 import time
@@ -28,6 +29,8 @@ p.add_argument("--train_dir", required=True, help="NSynth-format split folder (e
 p.add_argument("--valid_dir", required=True, help="validation split: picks the model")
 p.add_argument("--test_dir", default=None, help="test split, scored once at the end (never used for selection)")
 p.add_argument("--models", default="svm,random_forest,knn,boosted_trees", help="comma list of candidates")
+p.add_argument("--no_harmonics", action="store_true",
+               help="the 176 pooled features only, without the 59 harmonic ones (the ablation baseline)")
 p.add_argument("--max_train", type=int, default=0, help="subsample the training split to this many notes (0 = all)")
 p.add_argument("--fit_cap", type=int, default=20000,
                help="most training notes the SVM, k-NN and random forest see (a seeded random subset; 0 = all): an "
@@ -64,13 +67,20 @@ if unknown:
     utils.die(f"unknown --models {unknown}; choose from {list(CANDIDATES)}")
 
 cfg = features.FEAT_DEFAULTS
+harmonic_cfg = None if args.no_harmonics else features.HARMONIC_DEFAULTS
+feature_names = features.feature_names(cfg) + (features.harmonic_names(harmonic_cfg) if harmonic_cfg else [])
 
 
 def cached_features(split_dir, desc):
-    """[N, 176] features of a split's usable notes and their labels, through the on-disk cache (read whole: 7 MB
-    per 10,000 notes)."""
-    split = utils.cached_features(*utils.list_nsynth(split_dir), args.cache_dir, desc)
-    return utils.read_rows(split["file"], split["rows"]), split["labels"]
+    """[N, 176 + 59] features of a split's usable notes and their labels, through two on-disk caches (read whole:
+    9 MB per 10,000 notes)."""
+    paths, labels = utils.list_nsynth(split_dir)
+    split = utils.cached_features(paths, labels, args.cache_dir, desc)
+    X = utils.read_rows(split["file"], split["rows"])
+    if harmonic_cfg:
+        harmonics = utils.cached_harmonics(paths, labels, args.cache_dir, harmonic_cfg, desc)
+        X = np.concatenate([X, utils.read_rows(harmonics["file"], split["rows"])], axis=1)   # same files, same rows
+    return X, split["labels"]
 
 
 X_train, y_train = cached_features(args.train_dir, "train")
@@ -107,8 +117,8 @@ pipeline = fitted[best]
 print(f"selected on validation: {best}")
 
 ckpt_path.parent.mkdir(parents=True, exist_ok=True)
-joblib.dump(dict(pipeline=pipeline, model=best, feature_config=cfg, feature_names=features.feature_names(cfg),
-                 class_names=utils.FAMILIES), ckpt_path, compress=3)
+joblib.dump(dict(pipeline=pipeline, model=best, feature_config=cfg, harmonic_config=harmonic_cfg,
+                 feature_names=feature_names, class_names=utils.FAMILIES), ckpt_path, compress=3)
 print(f"saved {utils.shown_path(ckpt_path)} ({ckpt_path.stat().st_size / 1e6:.1f} MB)")
 
 # ---- final evaluation -------------------------------------------------------------------------------------------
@@ -125,9 +135,11 @@ if args.test_dir:
 utils.write_json(results_dir / f"{args.name}.json", dict(
     name=args.name, task="task2", model=best, command=utils.command_line(), seed=args.seed,
     class_names=utils.FAMILIES, candidates=candidates, train_time_s=round(train_time, 1),
-    features=f"{X_train.shape[1]} pooled features: MFCC {cfg['n_mfcc']} + delta + delta-delta, spectral centroid, "
+    features=f"{X_train.shape[1]} features: MFCC {cfg['n_mfcc']} + delta + delta-delta, spectral centroid, "
              f"bandwidth, roll-off, flatness, contrast (7), chroma (12), ZCR, RMS (mean and std over time) + 6 "
-             f"attack/decay envelope statistics; StandardScaler fitted on train",
+             f"attack/decay envelope statistics" + (" + 59 harmonic features (levels, decays and deviations of the "
+                                                   "note's harmonics from its file-name pitch)" if harmonic_cfg else "")
+             + "; StandardScaler fitted on train",
     data=dict(train_dir=args.train_dir, valid_dir=args.valid_dir, test_dir=args.test_dir,
               provenance=utils.read_provenance(args.train_dir), n_train=int(len(y_train)), n_valid=int(len(y_valid))),
     val=dict(top1=candidates[best]["val_top1"], top3=candidates[best]["val_top3"], n=int((y_valid >= 0).sum())),

@@ -45,6 +45,24 @@ def label_from_name(stem):
     return FAMILIES.index(family) if family in FAMILIES else None
 
 
+def pitch_from_name(stem):
+    """NSynth note_str 'guitar_acoustic_001-060-100' -> MIDI pitch 60, or None."""
+    parts = stem.rsplit("-", 2)
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() and int(parts[1]) <= 127 else None
+
+
+def note_pitches(paths):
+    """MIDI pitch of each note from its file name; -1 (with a counted warning) where the name has none, which
+    features.harmonic_features then estimates from the audio."""
+    pitches = [pitch_from_name(Path(p).stem) for p in paths]
+    missing = [Path(p).name for p, m in zip(paths, pitches) if m is None]
+    if missing:
+        warn(f"{len(missing)} files have no pitch in their name (NSynth's <instrument>-<pitch>-<velocity>.wav), so "
+             f"the harmonic features estimate it from the audio: " + ", ".join(missing[:5])
+             + (" ..." if len(missing) > 5 else ""))
+    return np.array([-1 if m is None else m for m in pitches], dtype=np.int64)
+
+
 def read_provenance(split_dir):
     """The 'provenance' string a renderer left in dataset_info.json (in the split folder or its parent)."""
     for d in (Path(split_dir), Path(split_dir).parent, Path(split_dir).parent.parent):
@@ -185,9 +203,10 @@ def stream_audio(paths, problems, chunk_size=CHUNK, first_chunk=0, desc="decode"
             bar.update(len(audio))
 
 
-def report_problems(paths, problems):
+def report_problems(paths, problems, quiet=False):
     """Print the counted warnings for odd-but-usable files and name the unreadable ones (excluded from prediction and
-    metrics); stop with one line if no file is usable. -> bool mask of usable files."""
+    metrics); stop with one line if no file is usable. -> bool mask of usable files. quiet: the mask only, for a
+    second pass over files already reported."""
     counts, names, bad = {}, {}, []
     for row, flags in sorted(problems.items()):
         for f in flags:
@@ -201,9 +220,9 @@ def report_problems(paths, problems):
     if not usable.any():                    # nothing to predict: one error line, no warnings before it
         die(f"none of the {len(paths)} wav files could be read (e.g. {bad[0][1]})")
     for kind, n in counts.items():
-        if not kind.startswith("unreadable"):
+        if not kind.startswith("unreadable") and not quiet:
             warn(f"{n} files: {kind}: " + ", ".join(names[kind][:5]) + (" ..." if n > 5 else ""))
-    if bad:
+    if bad and not quiet:
         warn(f"{len(bad)} unreadable files excluded from prediction and metrics: " +
              "; ".join(b for _, b in bad[:10]) + (" ..." if len(bad) > 10 else ""))
     return usable
@@ -234,10 +253,13 @@ def write_json_atomic(path, obj):
     os.replace(tmp, path)
 
 
-def cached_rows(kind, paths, labels, cache_dir, settings, row_fn, chunk_size=CHUNK, desc=""):
+def cached_rows(kind, paths, labels, cache_dir, settings, row_fn, chunk_size=CHUNK, desc="", per_note=None,
+                quiet=False):
     """Stream a split through row_fn (decoded audio [n, 64000] -> rows [n, ...]) one chunk at a time into an on-disk
     cache, cache_dir/hw0_<kind>_<key>/rows.npy, that training reads by random access (read_rows). The key covers the
-    file list (names, sizes, mtimes) and `settings`.
+    file list (names, sizes, mtimes) and `settings`. per_note: an array with one entry per path (e.g. MIDI pitches);
+    row_fn then gets the chunk's entries as a second argument. quiet: no warnings about odd files (a second cache
+    of the same files, whose first cache named them).
 
     Resumable and atomic: the cache is built in <name>.partial/, where progress.json records after every chunk how
     many chunks are safely on disk; an interrupted run continues from there, and the folder gets its final name only
@@ -250,7 +272,9 @@ def cached_rows(kind, paths, labels, cache_dir, settings, row_fn, chunk_size=CHU
         print(f"{kind}: cache hit {final}")
         problems = {int(r): f for r, f in json.loads((final / "done.json").read_text())["problems"].items()}
     else:
-        probe = row_fn(np.zeros((1, N_SAMPLES), dtype=np.float32))            # what one note becomes
+        def call(audio, start):
+            return row_fn(audio) if per_note is None else row_fn(audio, per_note[start:start + len(audio)])
+        probe = call(np.zeros((1, N_SAMPLES), dtype=np.float32), 0)            # what one note becomes
         shape, dtype = probe.shape[1:], probe.dtype
         progress = json.loads((partial / "progress.json").read_text()) if (partial / "progress.json").is_file() else {}
         if (progress.get("n"), progress.get("shape"), progress.get("dtype")) != (len(paths), list(shape), dtype.str):
@@ -271,7 +295,7 @@ def cached_rows(kind, paths, labels, cache_dir, settings, row_fn, chunk_size=CHU
         with open(partial / "rows.npy", "r+b") as f:
             for start, audio in stream_audio(paths, problems, chunk_size, progress["chunks_done"],
                                              desc=f"{kind} {desc}".strip()):
-                os.pwrite(f.fileno(), np.ascontiguousarray(row_fn(audio), dtype=dtype).tobytes(),
+                os.pwrite(f.fileno(), np.ascontiguousarray(call(audio, start), dtype=dtype).tobytes(),
                           offset + start * row_bytes)
                 os.fsync(f.fileno())                  # the rows are on disk before progress says so
                 progress["chunks_done"] += 1
@@ -282,7 +306,7 @@ def cached_rows(kind, paths, labels, cache_dir, settings, row_fn, chunk_size=CHU
             shutil.rmtree(final)
         os.rename(partial, final)
         print(f"{kind}: wrote cache {final} ({(final / 'rows.npy').stat().st_size / 1e6:.0f} MB)")
-    usable = report_problems(paths, problems)
+    usable = report_problems(paths, problems, quiet)
     rows = np.flatnonzero(usable)
     return dict(file=final / "rows.npy", rows=rows, labels=np.asarray(labels)[rows],
                 paths=[str(paths[i]) for i in rows])
@@ -435,6 +459,17 @@ def cached_features(paths, labels, cache_dir, desc=""):
     cfg = features.FEAT_DEFAULTS
     return cached_rows("features", paths, labels, cache_dir, (cfg, features.feature_names(cfg), features.FEAT_VERSION),
                        lambda audio: features.extract_features(audio, cfg), desc=desc)
+
+
+def cached_harmonics(paths, labels, cache_dir, cfg, desc=""):
+    """The 59 harmonic features per note (features.harmonic_features, pitch from each file name), float32, in their
+    own cached_rows cache (keyed by cfg and features.HARMONIC_VERSION), so the 176 above are reused without them.
+    Quiet about odd files: train_ml.py builds cached_features first, which names them once."""
+    import features
+    return cached_rows("harmonics", paths, labels, cache_dir, (cfg, features.harmonic_names(cfg),
+                                                               features.HARMONIC_VERSION),
+                       lambda audio, pitches: features.harmonic_features(audio, pitches, cfg), desc=desc,
+                       per_note=note_pitches(paths), quiet=True)
 
 
 def mel_stats(file, rows, log_input, peak_norm=False, chunk=2048):

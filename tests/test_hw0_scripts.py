@@ -4,6 +4,7 @@ import csv
 import json
 import re
 
+import joblib
 import numpy as np
 import pytest
 import torch
@@ -57,7 +58,10 @@ def test_train_ml_then_inference(nsynth_root, tmp_path):
             nsynth_root / "nsynth-valid", "--test_dir", nsynth_root / "nsynth-test", "--checkpoint_dir", ck,
             "--results_dir", res, "--cache_dir", cache]
     first = run_script(*args)
-    assert first.stdout.count("features: wrote cache") == 3
+    assert first.stdout.count("features: wrote cache") == 3 and first.stdout.count("harmonics: wrote cache") == 3
+    bundle = joblib.load(ck / "ml.joblib")
+    assert len(bundle["feature_names"]) == bundle["pipeline"].n_features_in_ == 176 + 59
+    assert bundle["harmonic_config"]["n_harmonics"] == 24
     summary = json.loads((res / "ml.json").read_text())
     assert set(summary["candidates"]) == {"svm", "random_forest", "knn", "boosted_trees"}
     best = max(summary["candidates"].values(), key=lambda c: c["val_top1"])
@@ -68,7 +72,7 @@ def test_train_ml_then_inference(nsynth_root, tmp_path):
     refused = run_script(*args, check=False)                   # the checkpoint is kept unless asked
     assert refused.returncode != 0 and "ml.joblib exists" in refused.stderr and "--overwrite" in refused.stderr
     second = run_script(*args, "--overwrite")                  # features come from the cache the second time
-    assert second.stdout.count("features: cache hit") == 3
+    assert second.stdout.count("features: cache hit") == 3 and second.stdout.count("harmonics: cache hit") == 3
     assert json.loads((res / "ml.json").read_text())["test"] == summary["test"]
 
     inf = run_script("hw0/inference.py", "--test_dir", nsynth_root / "nsynth-test", "--model", "ml",
@@ -78,6 +82,15 @@ def test_train_ml_then_inference(nsynth_root, tmp_path):
     assert printed("top-1", inf.stdout) == pytest.approx(top_k_accuracy_score(y, scores, k=1, labels=range(11)), abs=1e-4)
     assert printed("top-3", inf.stdout) == pytest.approx(top_k_accuracy_score(y, scores, k=3, labels=range(11)), abs=1e-4)
     assert printed("top-1", inf.stdout) == pytest.approx(summary["test"]["top1"], abs=1e-4)
+
+    # the ablation baseline: the 176 pooled features only, from the same cache; inference follows its checkpoint
+    base = run_script(*args, "--no_harmonics", "--models", "knn", "--name", "ml_pooled")
+    assert "harmonics" not in base.stdout and base.stdout.count("features: cache hit") == 3
+    assert joblib.load(ck / "ml_pooled.joblib")["pipeline"].n_features_in_ == 176
+    inf = run_script("hw0/inference.py", "--test_dir", nsynth_root / "nsynth-test", "--model", "ml",
+                     "--checkpoint", ck / "ml_pooled.joblib", "--out_dir", tmp_path / "inf")
+    assert printed("top-1", inf.stdout) == pytest.approx(json.loads((res / "ml_pooled.json").read_text())["test"]["top1"],
+                                                         abs=1e-4)
 
 
 @pytest.mark.parametrize("no_log", [False, True])

@@ -67,6 +67,21 @@ def test_streamed_features_equal_in_memory(split, tmp_path):
                                rtol=1e-5, atol=1e-5)
 
 
+def test_streamed_harmonic_features_keep_each_notes_pitch(split, tmp_path):
+    """Each chunk gets the pitches of its own notes (from their names), across chunk edges and a corrupt file."""
+    paths, labels = utils.list_nsynth(split)
+    audio, kept, _ = utils.load_audio(paths, labels)
+    pitches = utils.note_pitches(kept)
+    assert len(set(pitches)) >= 6
+    cache = utils.cached_rows("harmonics", paths, labels, tmp_path, features.HARMONIC_DEFAULTS,
+                              features.harmonic_features, chunk_size=4, per_note=utils.note_pitches(paths))
+    assert cache["paths"] == [str(p) for p in kept]
+    streamed = utils.read_rows(cache["file"], cache["rows"])
+    np.testing.assert_array_equal(streamed, features.harmonic_features(audio, pitches))
+    shifted = features.harmonic_features(audio, np.roll(pitches, 1))       # one note off: the features notice
+    assert not np.allclose(streamed, shifted, atol=1.0)
+
+
 def test_interrupted_extraction_resumes_to_the_same_cache(split, tmp_path, capsys):
     paths, labels = utils.list_nsynth(split)
     whole = utils.cached_rows("logmel", paths, labels, tmp_path / "a", MEL,

@@ -454,7 +454,7 @@ HW0_CHECKPOINTS = [
     ("ml-truncated", "ml", lambda t, c: _truncate(c["ml"], t / "cut.joblib", 3000), [],
      ["cut.joblib", "is not a usable hw0 ML checkpoint"]),
     ("ml-is-the-cnn-checkpoint", "ml", lambda t, c: c["cnn"], [], ["cnn_log.pt", "is not a usable hw0 ML checkpoint"]),
-    ("ml-pipeline-of-other-features", "ml", _ml_other_features, [], ["edited.joblib", "176 features"]),
+    ("ml-pipeline-of-other-features", "ml", _ml_other_features, [], ["edited.joblib", "235 features"]),
     ("ml-bundle-without-pipeline", "ml", lambda t, c: _joblib(t, {"model": "knn"}), [], ["edited.joblib", "pipeline"]),
     ("device-cuda-without-gpu", "cnn", lambda t, c: c["cnn"], ["--device", "cuda"], ["no CUDA GPU", "--device cpu"]),
     ("device-not-a-device", "cnn", lambda t, c: c["cnn"], ["--device", "tpu"], ["--device tpu", "use cpu"]),
@@ -514,8 +514,12 @@ def test_hw0_test_split_labels_do_not_change_training(hw0, tmp_path):
     assert res["a"]["ml"]["val"] == res["b"]["ml"]["val"]
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hw0"))     # as the scripts import it
     import utils
-    valid = utils.cached_features(*utils.list_nsynth(hw0["valid"]), tmp_path / "cache")    # a cache hit
-    X = utils.read_rows(valid["file"], valid["rows"])
+    import features
+    valid_split = utils.list_nsynth(hw0["valid"])
+    valid = utils.cached_features(*valid_split, tmp_path / "cache")    # cache hits
+    harmonics = utils.cached_harmonics(*valid_split, tmp_path / "cache", features.HARMONIC_DEFAULTS)
+    X = np.concatenate([utils.read_rows(valid["file"], valid["rows"]),
+                        utils.read_rows(harmonics["file"], valid["rows"])], axis=1)
     assert np.array_equal(ma["pipeline"].predict_proba(X), mb["pipeline"].predict_proba(X))
     assert res["a"]["ml"]["test"]["confusion_matrix"] != res["b"]["ml"]["test"]["confusion_matrix"]
 
