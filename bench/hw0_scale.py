@@ -124,12 +124,12 @@ def run(cmd, cwd):
     return wall, usage.ru_maxrss / 1024 ** 2, text
 
 
-def data_step(code, kind, split, cache):
+def data_step(code, stage, split, cache):
     """Only the data step of train_cnn.py / train_ml.py, as each revision does it."""
-    if kind == "cnn":
+    if stage == "cnn_data":
         mel = "dict(utils.MEL_DEFAULTS, n_fft=1024, hop_length=512, n_mels=64)"
         call = f"utils.cached_log_mel(*utils.list_nsynth({str(split)!r}), {str(cache)!r}, {mel})"
-    elif kind == "ml":       # the same call in both revisions
+    elif stage == "ml_data":       # the same call in both revisions
         call = f"utils.cached_features(*utils.list_nsynth({str(split)!r}), {str(cache)!r})"
     else:
         call = (f"import features; utils.cached_harmonics(*utils.list_nsynth({str(split)!r}), {str(cache)!r}, "
@@ -159,8 +159,7 @@ for n in sizes:
             if stage in CACHE_OF:
                 for old in cache.glob(CACHE_OF[stage]):
                     shutil.rmtree(old) if old.is_dir() else old.unlink()          # measure a cold build
-                wall, rss, _ = run(data_step(code, dict(cnn_data="cnn", ml_data="ml", ml_harm="harm")[stage], split,
-                                             cache), ROOT)
+                wall, rss, _ = run(data_step(code, stage, split, cache), ROOT)
                 files = list(cache.glob(CACHE_OF[stage]))
                 row[stage] = dict(wall_s=round(wall, 1), clips_per_s=round(n / wall, 1), peak_rss_gb=round(rss, 2),
                                   cache_mb=round(sum(f.stat().st_size for d in files

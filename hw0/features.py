@@ -355,10 +355,17 @@ def harmonic_features_one(P, midi, cfg=HARMONIC_DEFAULTS):
     return np.concatenate([profile, decays, dev[:N_DEV], stats]).astype(np.float32)
 
 
+def note_feature_names(cfg=FEAT_DEFAULTS, harmonic_cfg=HARMONIC_DEFAULTS):
+    """The columns note_features returns: the pooled features, then the harmonic ones (harmonic_cfg None: none)."""
+    return feature_names(cfg) + (harmonic_names(harmonic_cfg) if harmonic_cfg else [])
+
+
 def note_features(audio, pitches, cfg=FEAT_DEFAULTS, harmonic_cfg=HARMONIC_DEFAULTS):
     """[N, samples] -> [N, 176 (+ 59)]: what a Task-2 checkpoint was trained on (harmonic_cfg None: pooled only)."""
     pooled = extract_features(audio, cfg)
-    return pooled if harmonic_cfg is None else np.concatenate([pooled, harmonic_features(audio, pitches, harmonic_cfg)], 1)
+    if harmonic_cfg is None:
+        return pooled
+    return np.concatenate([pooled, harmonic_features(audio, pitches, harmonic_cfg)], axis=1)
 
 
 def harmonic_features(audio, pitches, cfg=HARMONIC_DEFAULTS, chunk=8):
@@ -375,7 +382,8 @@ def harmonic_features(audio, pitches, cfg=HARMONIC_DEFAULTS, chunk=8):
             spec = torch.stft(torch.from_numpy(y), n_fft, hop, window=window, center=True, pad_mode="constant",
                               return_complex=True)
             power = spec.abs().square_().transpose(1, 2).double().contiguous().numpy()   # [notes, frames, bins]
-        midi = [int(m) if m >= 0 else estimate_pitch(note, cfg["sr"]) for m, note in zip(pitches[start:start + chunk], y)]
+        midi = [int(m) if m >= 0 else estimate_pitch(note, cfg["sr"])
+                for m, note in zip(pitches[start:start + chunk], y)]
         return [harmonic_features_one(P, m, cfg) for P, m in zip(power, midi)]
 
     cores = torch.get_num_threads()

@@ -59,8 +59,7 @@ else:
     try:
         bundle = joblib.load(checkpoint)
         pipeline, feat_cfg, harmonic_cfg = bundle["pipeline"], bundle["feature_config"], bundle.get("harmonic_config")
-        n_feat = len(features.feature_names(feat_cfg)) + (len(features.harmonic_names(harmonic_cfg)) if harmonic_cfg
-                                                          else 0)
+        n_feat = len(features.note_feature_names(feat_cfg, harmonic_cfg))
         if getattr(pipeline, "n_features_in_", None) != n_feat or not hasattr(pipeline, "classes_"):
             raise ValueError(f"pipeline is not a fitted classifier of the {n_feat} features its feature and harmonic "
                              f"configs describe")

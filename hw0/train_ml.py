@@ -68,19 +68,13 @@ if unknown:
 
 cfg = features.FEAT_DEFAULTS
 harmonic_cfg = None if args.no_harmonics else features.HARMONIC_DEFAULTS
-feature_names = features.feature_names(cfg) + (features.harmonic_names(harmonic_cfg) if harmonic_cfg else [])
+feature_names = features.note_feature_names(cfg, harmonic_cfg)
 
 
 def cached_features(split_dir, desc):
     """[N, 176 + 59] features of a split's usable notes and their labels, through two on-disk caches (read whole:
     9 MB per 10,000 notes)."""
-    paths, labels = utils.list_nsynth(split_dir)
-    split = utils.cached_features(paths, labels, args.cache_dir, desc)
-    X = utils.read_rows(split["file"], split["rows"])
-    if harmonic_cfg:
-        harmonics = utils.cached_harmonics(paths, labels, args.cache_dir, harmonic_cfg, desc)
-        X = np.concatenate([X, utils.read_rows(harmonics["file"], split["rows"])], axis=1)   # same files, same rows
-    return X, split["labels"]
+    return utils.cached_task2_rows(*utils.list_nsynth(split_dir), args.cache_dir, harmonic_cfg, desc)
 
 
 X_train, y_train = cached_features(args.train_dir, "train")

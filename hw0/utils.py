@@ -461,6 +461,17 @@ def cached_features(paths, labels, cache_dir, desc=""):
                        lambda audio: features.extract_features(audio, cfg), desc=desc)
 
 
+def cached_task2_rows(paths, labels, cache_dir, harmonic_cfg, desc=""):
+    """A split's Task-2 rows as train_ml.py fits them -> (X [usable notes, 176 (+ 59)], their labels): the pooled
+    features' cache, then (harmonic_cfg not None) the harmonic features' cache of the same files and rows."""
+    pooled = cached_features(paths, labels, cache_dir, desc)
+    X = read_rows(pooled["file"], pooled["rows"])
+    if harmonic_cfg:
+        harmonics = cached_harmonics(paths, labels, cache_dir, harmonic_cfg, desc)
+        X = np.concatenate([X, read_rows(harmonics["file"], pooled["rows"])], axis=1)
+    return X, pooled["labels"]
+
+
 def cached_harmonics(paths, labels, cache_dir, cfg, desc=""):
     """The 59 harmonic features per note (features.harmonic_features, pitch from each file name), float32, in their
     own cached_rows cache (keyed by cfg and features.HARMONIC_VERSION), so the 176 above are reused without them.

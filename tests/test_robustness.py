@@ -515,11 +515,8 @@ def test_hw0_test_split_labels_do_not_change_training(hw0, tmp_path):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hw0"))     # as the scripts import it
     import utils
     import features
-    valid_split = utils.list_nsynth(hw0["valid"])
-    valid = utils.cached_features(*valid_split, tmp_path / "cache")    # cache hits
-    harmonics = utils.cached_harmonics(*valid_split, tmp_path / "cache", features.HARMONIC_DEFAULTS)
-    X = np.concatenate([utils.read_rows(valid["file"], valid["rows"]),
-                        utils.read_rows(harmonics["file"], valid["rows"])], axis=1)
+    X, _ = utils.cached_task2_rows(*utils.list_nsynth(hw0["valid"]), tmp_path / "cache",    # cache hits
+                                   features.HARMONIC_DEFAULTS)
     assert np.array_equal(ma["pipeline"].predict_proba(X), mb["pipeline"].predict_proba(X))
     assert res["a"]["ml"]["test"]["confusion_matrix"] != res["b"]["ml"]["test"]["confusion_matrix"]
 
