@@ -3,7 +3,8 @@ course's 48,037 (nsynth-subtrain) and 289,205 (nsynth-train) notes.
 
     python bench/hw0_fit_scale.py --train_dir DATA/train --sizes 4096,8192,16384,32768,65536 --out results/bench.json
 
-The features of --train_dir's notes (through train_ml.py's cache) are repeated to each size with 5 % jitter of each
+The features of --train_dir's notes (train_ml.py's 176 pooled + 59 harmonic ones, through its caches;
+--no_harmonics: the 176 only) are repeated to each size with 5 % jitter of each
 feature's standard deviation, so that no two training rows are equal (a repeated row would make the SVM and k-NN
 look faster than they are). Fit times of distinct real notes can differ; the growth with N is what this measures.
 Each candidate is fitted as train_ml.py fits it: the SVM, k-NN and random forest on at most --fit_cap notes, boosted
@@ -25,12 +26,14 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "hw0"))
+import features  # noqa: E402
 import utils  # noqa: E402
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 p.add_argument("--train_dir", required=True)
 p.add_argument("--cache_dir", default=".cache")
 p.add_argument("--sizes", default="4096,8192,16384,32768,65536")
+p.add_argument("--no_harmonics", action="store_true", help="the 176 pooled features only, as train_ml.py's flag")
 p.add_argument("--fit_cap", type=int, default=20000, help="as train_ml.py's --fit_cap")
 p.add_argument("--targets", default="48037,289205")
 p.add_argument("--out", default="results/bench.json")
@@ -47,8 +50,8 @@ CANDIDATES = {
 }
 CAPPED = ("svm", "knn", "random_forest")
 
-split = utils.cached_features(*utils.list_nsynth(args.train_dir), args.cache_dir, "train")
-X0, y0 = utils.read_rows(split["file"], split["rows"]), split["labels"]
+X0, y0 = utils.cached_task2_rows(*utils.list_nsynth(args.train_dir), args.cache_dir,
+                                 None if args.no_harmonics else features.HARMONIC_DEFAULTS, "train")
 X0, y0 = X0[y0 >= 0], y0[y0 >= 0]
 rng = np.random.default_rng(0)
 sizes = [int(n) for n in args.sizes.split(",")]
@@ -78,6 +81,6 @@ for m, times in fit_s.items():
     print(f"{m:>14}: " + "; ".join(f"{t:,} notes -> {v['fit_s']} s ({v['how']})" for t, v in projected[m].items()))
 utils.merge_json(args.out, "hw0_fit_scale", dict(
     command="python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]), cores=os.cpu_count(),
-    fit_cap=args.fit_cap, n_distinct_notes=int(len(y0)), measured_fit_s={m: {str(k): v for k, v in t.items()}
+    fit_cap=args.fit_cap, n_distinct_notes=int(len(y0)), n_features=int(X0.shape[1]), measured_fit_s={m: {str(k): v for k, v in t.items()}
                                                                          for m, t in fit_s.items()},
     projected={m: {str(k): v for k, v in t.items()} for m, t in projected.items()}))

@@ -38,6 +38,7 @@ for _, audio in utils.stream_audio(paths, problems, desc="decode"):
     chunks.append(audio)
 usable = utils.report_problems(paths, problems)
 audio, labels = np.concatenate(chunks)[usable], labels[usable]
+pitches = utils.note_pitches(paths)[usable]           # for checkpoints with a pitch-aligned channel
 if not (labels >= 0).any():
     utils.die(f"{args.real} has no labelled notes; it needs examples.json or NSynth file names")
 shifts = [float(s) for s in args.tta_semitones.split(",") if s]
@@ -49,13 +50,13 @@ for ckpt_path in args.checkpoints:
     model, ckpt = load_checkpoint(ckpt_path)
     logmel = utils.log_mel(audio, ckpt["mel"])
 
-    def probs(x):
+    def probs(x, shift=0.0):
         with torch.inference_mode():
-            z = utils.model_input(x, ckpt["log_input"], ckpt["norm_mean"], ckpt["norm_std"], ckpt["peak_norm"])
+            z = utils.checkpoint_input(x, ckpt, torch.as_tensor(pitches) + shift)
             return torch.softmax(model(z), 1).numpy()
 
     plain = probs(logmel)
-    tta = np.mean([plain] + [probs(utils.resample_mel(logmel, torch.full((len(logmel),), s), ckpt["mel"]))
+    tta = np.mean([plain] + [probs(utils.resample_mel(logmel, torch.full((len(logmel),), s), ckpt["mel"]), s)
                              for s in shifts], axis=0)
     rows[Path(ckpt_path).stem] = dict(checkpoint=utils.shown_path(ckpt_path), alone=brief(plain), tta=brief(tta),
                                       gain={f"{g:+g} dB": brief(probs(logmel + g * np.log(10) / 10)) for g in gains})

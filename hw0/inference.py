@@ -43,12 +43,12 @@ if args.model == "cnn":
     from model import load_checkpoint
     device = utils.pick_device(args.device)
     model, ckpt = load_checkpoint(checkpoint, device)
-    norm_mean, norm_std = ckpt["norm_mean"].cpu(), ckpt["norm_std"].cpu()
+    pitches = utils.note_pitches(paths) if ckpt["pitch_ref"] else None
 
     def predict(audio, start):
         with torch.inference_mode():
-            x = utils.model_input(utils.log_mel(audio, ckpt["mel"], device), ckpt["log_input"], norm_mean, norm_std,
-                                  ckpt["peak_norm"])
+            x = utils.checkpoint_input(utils.log_mel(audio, ckpt["mel"], device), ckpt,
+                                       pitches[start:start + len(audio)] if ckpt["pitch_ref"] else None)
             with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
                 return torch.softmax(model(x.to(device)).float(), 1).cpu().numpy()
 else:

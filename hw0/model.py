@@ -7,6 +7,8 @@ description, not from its code. Differences, each for unseen-instrument generali
 - global max over frequency before pooling over time: the same timbre at another pitch moves along the frequency
   axis, and max-pooling over it makes the clip embedding less pitch-dependent;
 - mean + max pooling over time (sustain and attack both count), dropout, and logits for cross-entropy (no sigmoid).
+in_channels=2 is train_cnn.py --pitch_channel: the mel input plus the same input aligned on the note's pitch
+(utils.pitch_aligned), an ablation that did not help on genuine NSynth notes (README "Numbers").
 """
 import torch
 import torch.nn as nn
@@ -18,17 +20,18 @@ def conv_block(c_in, c_out):
 
 
 class NoteCNN(nn.Module):
-    def __init__(self, n_mels=64, n_classes=11, width=24, n_blocks=5, dropout=0.3):
+    def __init__(self, n_mels=64, n_classes=11, width=24, n_blocks=5, dropout=0.3, in_channels=1):
         super().__init__()
-        chans = [1] + [width * min(2 ** i, 8) for i in range(n_blocks)]
-        self.input_norm = nn.BatchNorm2d(1)
+        chans = [in_channels] + [width * min(2 ** i, 8) for i in range(n_blocks)]
+        self.input_norm = nn.BatchNorm2d(in_channels)
         self.blocks = nn.Sequential(*[conv_block(chans[i], chans[i + 1]) for i in range(n_blocks)])
         self.dropout = nn.Dropout(dropout)
         self.fc = nn.Linear(2 * chans[-1], n_classes)
 
     def embed(self, x):
-        """x: [B, n_mels, frames] normalised mel input -> [B, 2*C] clip embedding."""
-        h = self.blocks(self.input_norm(x.unsqueeze(1)))      # [B, C, F', T']
+        """x: [B, n_mels, frames] normalised mel input, or [B, in_channels, n_mels, frames] -> [B, 2*C] clip
+        embedding."""
+        h = self.blocks(self.input_norm(x.unsqueeze(1) if x.dim() == 3 else x))      # [B, C, F', T']
         h = h.amax(dim=2)                                     # max over frequency
         return torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)
 
@@ -55,4 +58,5 @@ def load_checkpoint(path, device="cpu"):
         sys.exit(f"error: {path} is not a usable hw0 CNN checkpoint ({type(e).__name__}: {why}); "
                  f"re-download it or retrain with hw0/train_cnn.py")
     ckpt.setdefault("peak_norm", False)       # checkpoints from before --peak_norm
+    ckpt.setdefault("pitch_ref", None)        # ... and from before --pitch_channel
     return model.to(device).eval(), ckpt

@@ -1,7 +1,8 @@
 """Task 3: train the CNN on mel-spectrograms (log input by default, --no_log for the linear-magnitude comparison).
 
     python hw0/train_cnn.py --train_dir DATA/nsynth-train --valid_dir DATA/nsynth-valid --test_dir DATA/nsynth-test
-    python hw0/train_cnn.py ... --no_log          # same model and recipe on linear mel power
+    python hw0/train_cnn.py ... --no_log --peak_norm   # same model and recipe on linear mel power (relative to
+                                                       # each note's peak: without it linear input hardly learns)
 
 The best epoch by validation top-1 is saved with everything inference needs; the test split (optional) is scored
 once, at the end, with that checkpoint.
@@ -27,6 +28,9 @@ p.add_argument("--no_log", action="store_true", help="linear mel power input ins
 p.add_argument("--peak_norm", action="store_true", help="set each note's loudest mel bin to 0 dB (floor 80 dB "
                                                           "below it) before standardisation: the input no longer "
                                                           "depends on the recording level")
+p.add_argument("--pitch_channel", type=int, default=0, metavar="MIDI",
+               help="add a second input channel: the same mel input moved along frequency so that every note's "
+                    "fundamental (MIDI pitch from its NSynth file name) sits at this pitch, e.g. 72 (0 = off)")
 p.add_argument("--name", default=None, help="run name for checkpoint/results files (default cnn_log / cnn_nolog)")
 # defaults inside the repository, wherever the script is run from
 p.add_argument("--checkpoint_dir", default=str(utils.REPO / "checkpoints" / "hw0"))
@@ -104,6 +108,9 @@ if (~keep).any():
 if args.max_train and keep.sum() > args.max_train:
     keep[np.random.default_rng(args.seed).permutation(np.flatnonzero(keep))[args.max_train:]] = False
 train_rows, train_y = train["rows"][keep], torch.as_tensor(train["labels"][keep])
+pitch_ref = args.pitch_channel or None
+train_pitches = torch.as_tensor(utils.note_pitches(train["paths"])[keep] if pitch_ref else np.zeros(len(train_y)))
+valid_pitches = utils.note_pitches(valid["paths"]) if pitch_ref else None
 train_groups = torch.zeros(len(train_y), dtype=torch.long)     # source group per note, for mixstyle / famix
 if set(kinds) & set(utils.CROSS_NOTE_KINDS):
     group_ids, group_names = utils.source_groups(train["paths"], args.train_dir)
@@ -119,21 +126,22 @@ norm_mean, norm_std = utils.mel_stats(train["file"], train_rows, not args.no_log
 
 
 class CachedBatches(torch.utils.data.Dataset):
-    """Item k = one whole batch: the cache rows at the given positions (float16), their labels and source groups.
+    """Item k = one whole batch: the cache rows at the given positions (float16), their labels, source groups and
+    MIDI pitches (zeros unless --pitch_channel).
     Batches are gathered from the cache file (utils.read_rows), in DataLoader workers when there are any."""
-    def __init__(self, file, rows, labels, groups):
-        self.file, self.rows, self.labels, self.groups = file, rows, labels, groups
+    def __init__(self, file, rows, labels, groups, pitches):
+        self.file, self.rows, self.labels, self.groups, self.pitches = file, rows, labels, groups, pitches
 
     def __len__(self):
         return len(self.rows)
 
     def __getitem__(self, positions):
         return (torch.from_numpy(utils.read_rows(self.file, self.rows[positions])), self.labels[positions],
-                self.groups[positions])
+                self.groups[positions], self.pitches[positions])
 
 
 workers = args.workers if args.workers >= 0 else (min(8, os.cpu_count() or 1) if device.startswith("cuda") else 0)
-train_batches = CachedBatches(train["file"], train_rows, train_y, train_groups)
+train_batches = CachedBatches(train["file"], train_rows, train_y, train_groups, train_pitches)
 
 
 def batches(positions):
@@ -144,12 +152,14 @@ def batches(positions):
 
 
 @torch.inference_mode()
-def predict(model, split, batch_size=256):
+def predict(model, split, split_pitches, batch_size=256):
     model.eval()
     out = []
     for i in range(0, len(split["rows"]), batch_size):
         logmel = torch.from_numpy(utils.read_rows(split["file"], split["rows"][i:i + batch_size]))
-        xb = utils.model_input(logmel, not args.no_log, norm_mean, norm_std, args.peak_norm).to(device)
+        pitches = None if split_pitches is None else split_pitches[i:i + batch_size]
+        xb = utils.model_input(logmel, not args.no_log, norm_mean, norm_std, args.peak_norm, pitches, mel_cfg,
+                               pitch_ref).to(device)
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")):
             out.append(model(xb).float().cpu())
     return torch.cat(out)
@@ -157,7 +167,7 @@ def predict(model, split, batch_size=256):
 
 # ---- model, optimiser, schedule --------------------------------------------------------------------------------
 model_config = dict(n_mels=args.n_mels, n_classes=len(utils.FAMILIES), width=args.width, n_blocks=args.n_blocks,
-                    dropout=args.dropout)
+                    dropout=args.dropout, in_channels=2 if pitch_ref else 1)
 model = NoteCNN(**model_config).to(device)
 optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
 def epoch_batches(perm):
@@ -191,11 +201,11 @@ for epoch in range(start_epoch, args.epochs):
     model.train()
     perm = torch.randperm(len(train_y))
     loss_sum, correct, seen = 0.0, 0, 0
-    for xb, yb, gb in tqdm(batches(epoch_batches(perm)), desc=f"epoch {epoch + 1}/{args.epochs}",
-                           leave=False, unit="batch"):
+    for xb, yb, gb, pb in tqdm(batches(epoch_batches(perm)), desc=f"epoch {epoch + 1}/{args.epochs}",
+                               leave=False, unit="batch"):
         if kinds:
-            xb = utils.augment(xb, kinds, mel_cfg, labels=yb, groups=gb, p=args.augment_p)
-        xb = utils.model_input(xb, not args.no_log, norm_mean, norm_std, args.peak_norm)
+            xb, pb = utils.augment(xb, kinds, mel_cfg, labels=yb, groups=gb, p=args.augment_p, pitches=pb)
+        xb = utils.model_input(xb, not args.no_log, norm_mean, norm_std, args.peak_norm, pb, mel_cfg, pitch_ref)
         if args.specaugment:
             xb = utils.spec_mask(xb)
         target = F.one_hot(yb, len(utils.FAMILIES)).float()
@@ -220,7 +230,7 @@ for epoch in range(start_epoch, args.epochs):
         seen += len(xb)
     train_time += time.time() - t0
 
-    val_logits = predict(model, valid)
+    val_logits = predict(model, valid, valid_pitches)
     val = utils.evaluate(torch.softmax(val_logits, 1).numpy(), valid_y)
     val_mask = torch.as_tensor(valid_y >= 0)
     val_loss = F.cross_entropy(val_logits[val_mask], torch.as_tensor(valid_y)[val_mask]).item()
@@ -232,7 +242,8 @@ for epoch in range(start_epoch, args.epochs):
         best_top1 = val["top1"]
         ckpt_path.parent.mkdir(parents=True, exist_ok=True)
         torch.save(dict(state_dict=model.state_dict(), model_config=model_config, mel=mel_cfg,
-                        log_input=not args.no_log, peak_norm=args.peak_norm, class_names=utils.FAMILIES,
+                        log_input=not args.no_log, peak_norm=args.peak_norm, pitch_ref=pitch_ref,
+                        class_names=utils.FAMILIES,
                         norm_mean=norm_mean, norm_std=norm_std, epoch=epoch + 1, val_top1=val["top1"], val_top3=val["top3"],
                         seed=args.seed, command=utils.command_line()), ckpt_path)
     resume_path.parent.mkdir(parents=True, exist_ok=True)
@@ -273,7 +284,8 @@ print(f"best epoch {ckpt['epoch']}: validation top-1 {ckpt['val_top1']:.4f} top-
 test = None
 if args.test_dir:
     test_split = utils.cached_log_mel(*utils.list_nsynth(args.test_dir), args.cache_dir, mel_cfg, device, "test")
-    test = utils.evaluate(torch.softmax(predict(model, test_split), 1).numpy(), test_split["labels"])
+    test_pitches = utils.note_pitches(test_split["paths"]) if pitch_ref else None
+    test = utils.evaluate(torch.softmax(predict(model, test_split, test_pitches), 1).numpy(), test_split["labels"])
     utils.print_metrics("test", test)
     if test["n"]:
         print(utils.format_confusion(test["confusion_matrix"]))
@@ -285,7 +297,7 @@ utils.write_json(results_dir / f"{name}.json", dict(
     data=dict(train_dir=args.train_dir, valid_dir=args.valid_dir, test_dir=args.test_dir,
               provenance=utils.read_provenance(args.train_dir), n_train=len(train_y), n_valid=int(len(valid_y))),
     mel=mel_cfg, recipe=dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, augment=kinds,
-                             augment_p=args.augment_p, peak_norm=args.peak_norm,
+                             augment_p=args.augment_p, peak_norm=args.peak_norm, pitch_channel=pitch_ref,
                              specaugment=args.specaugment, mixup=args.mixup, label_smoothing=args.label_smoothing),
     train_time_s=round(train_time, 1), best_epoch=ckpt["epoch"],
     val=dict(top1=ckpt["val_top1"], top3=ckpt["val_top3"], n=int((valid_y >= 0).sum())),

@@ -597,11 +597,11 @@ def mel_bin_hz(n_mels, fmin, fmax):
     return librosa.mel_frequencies(n_mels + 2, fmin=fmin, fmax=fmax)[1:-1]
 
 
-def resample_mel(x, semitones, mel_cfg):
+def resample_mel(x, semitones, mel_cfg, stretch_time=True):
     """Pitch shift by resampling, done on log-mel x [B, M, T]: resampling by r = 2**(semitones / 12) moves every
     frequency f to f * r and plays 1 / r times as long. Output bin at centre f reads the input at f / r (on the mel
     axis), output frame t reads input frame t * r, bilinearly; past the input's top bin or last frame is silence
-    (the note's floor), below its bottom bin the bottom bin."""
+    (the note's floor), below its bottom bin the bottom bin. stretch_time=False moves the frequencies only."""
     import librosa
     import torch
     import torch.nn.functional as F
@@ -610,7 +610,7 @@ def resample_mel(x, semitones, mel_cfg):
     hz = mel_bin_hz(M, mel_cfg["fmin"], mel_cfg["fmax"])
     mel = librosa.hz_to_mel(hz)                                          # evenly spaced
     src_bin = (librosa.hz_to_mel(hz[None, :] / r.numpy()[:, None]) - mel[0]) / ((mel[-1] - mel[0]) / (M - 1))
-    src_frame = torch.arange(T)[None, :] * r.float()[:, None]
+    src_frame = torch.arange(T)[None, :] * (r.float()[:, None] if stretch_time else torch.ones(B, 1))
     # grid_sample's coordinates run from -1 (first row/column) to 1 (last); outside reads 0, the floor after the shift
     grid_f = torch.from_numpy(src_bin).float().clamp(min=0) / (M - 1) * 2 - 1                 # [B, M]
     grid_t = src_frame / (T - 1) * 2 - 1                                                       # [B, T]
@@ -619,11 +619,12 @@ def resample_mel(x, semitones, mel_cfg):
     return F.grid_sample((x - floor)[:, None], grid, align_corners=True)[:, 0] + floor
 
 
-def augment(x, kinds, mel_cfg, labels=None, groups=None, p=0.5):
+def augment(x, kinds, mel_cfg, labels=None, groups=None, p=0.5, pitches=None):
     """Log-mel-domain augmentation for train_cnn.py (and bench/hw0_train.py): x [B, M, T] natural-log mel power;
     each kind in `kinds` (AUGMENT_KINDS, applied in that order) is given to each note with probability p.
     famix needs the notes' family labels; mixstyle and famix prefer partners from another source group (`groups`,
-    per note, e.g. from source_groups). Labels are never changed: every kind here keeps the family."""
+    per note, e.g. from source_groups). Labels are never changed: every kind here keeps the family.
+    pitches: the notes' MIDI pitches [B]; given, the result is (x, pitches after "resample" moved them)."""
     import math
     import torch
     B, M, T = x.shape
@@ -649,6 +650,8 @@ def augment(x, kinds, mel_cfg, labels=None, groups=None, p=0.5):
         if use.any():
             x = x.clone()
             x[use] = resample_mel(x[use], semitones[use], mel_cfg)
+        if pitches is not None:
+            pitches = torch.as_tensor(pitches).float() + semitones * use
     if "gain" in kinds:
         x = x + pick() * torch.empty(B, 1, 1).uniform_(-12, 12) * db
     if "eq" in kinds:                                                # smooth random EQ curve, up to about +-6 dB
@@ -708,18 +711,21 @@ def augment(x, kinds, mel_cfg, labels=None, groups=None, p=0.5):
         x = torch.where(pick().bool(), mixed, x)
     x = torch.minimum(torch.maximum(x.float(), lowest), loudest)
     # digital silence is log_mel's floor, log(1e-10), below the 12 dB limit of a note with a noise floor
-    return torch.where(silent_tail, torch.full_like(x, math.log(1e-10)), x)
+    x = torch.where(silent_tail, torch.full_like(x, math.log(1e-10)), x)
+    return x if pitches is None else (x, torch.as_tensor(pitches).float())
 
 
 def spec_mask(x):
-    """SpecAugment on the normalised input: one frequency mask (<= 8 bins) and one time mask (<= 16 frames)."""
+    """SpecAugment on the normalised input [B, M, T] or [B, C, M, T]: one frequency mask (<= 8 bins) and one time
+    mask (<= 16 frames) per note, the same in every channel."""
     import torch
-    B, M, T = x.shape
+    B, (M, T) = x.shape[0], x.shape[-2:]
     f0, fw = torch.randint(0, M, (B, 1)), torch.randint(0, 9, (B, 1))
     t0, tw = torch.randint(0, T, (B, 1)), torch.randint(0, 17, (B, 1))
     fm = (torch.arange(M)[None] >= f0) & (torch.arange(M)[None] < f0 + fw)
     tm = (torch.arange(T)[None] >= t0) & (torch.arange(T)[None] < t0 + tw)
-    return x.masked_fill(fm[:, :, None] | tm[:, None, :], 0.0)
+    mask = fm[:, :, None] | tm[:, None, :]
+    return x.masked_fill(mask if x.dim() == 3 else mask[:, None], 0.0)
 
 
 def peak_normalise(logmel, top_db=80.0):
@@ -732,15 +738,39 @@ def peak_normalise(logmel, top_db=80.0):
     return x.clamp(min=-top_db * math.log(10) / 10)
 
 
-def model_input(logmel, log_input, mean, std, peak_norm=False):
+def model_input(logmel, log_input, mean, std, peak_norm=False, pitches=None, mel_cfg=None, pitch_ref=None):
     """The one place that turns log-mel into network input: log-mel (Task 3 default) or linear mel power (--no_log),
-    then per-mel-bin standardisation with training-set statistics. peak_norm: see peak_normalise."""
+    then per-mel-bin standardisation with training-set statistics. peak_norm: see peak_normalise.
+    pitch_ref (a MIDI pitch, with the notes' `pitches` and mel_cfg): a second channel, the same input moved along
+    the frequency axis so that every note's fundamental sits at pitch_ref -> [B, 2, M, T] (see pitch_aligned)."""
     import torch
     logmel = logmel.half().float()     # the precision the training cache stores: inference sees exactly the same input
     if peak_norm:
         logmel = peak_normalise(logmel)
     x = logmel if log_input else torch.exp(logmel)
-    return (x - mean[:, None]) / std[:, None]
+    x = (x - mean[:, None]) / std[:, None]
+    if pitch_ref is None:
+        return x
+    return torch.stack([x, pitch_aligned(x, pitches, mel_cfg, pitch_ref)], dim=1)
+
+
+def checkpoint_input(logmel, ckpt, pitches=None):
+    """model_input with the settings a train_cnn.py checkpoint saved (pitches: the notes' MIDI pitches, needed when
+    it was trained with --pitch_channel)."""
+    if ckpt["pitch_ref"] and pitches is None:
+        raise ValueError("this checkpoint's second input channel needs the notes' pitches")
+    return model_input(logmel, ckpt["log_input"], ckpt["norm_mean"].cpu(), ckpt["norm_std"].cpu(), ckpt["peak_norm"],
+                       pitches, ckpt["mel"], ckpt["pitch_ref"])
+
+
+def pitch_aligned(x, pitches, mel_cfg, pitch_ref):
+    """x [B, M, T] moved along the (mel) frequency axis, time untouched, so that each note's fundamental (MIDI
+    `pitches` [B]) lands on pitch_ref: harmonic k of every note then sits in the same bins, whatever its pitch, the
+    way the Task-2 harmonic features see it. A note of unknown pitch (< 0) stays where it is."""
+    import torch
+    pitches = torch.as_tensor(pitches).float()
+    shift = torch.where(pitches >= 0, pitch_ref - pitches, torch.zeros_like(pitches))
+    return resample_mel(x, shift, mel_cfg, stretch_time=False)
 
 
 def pick_device(name):

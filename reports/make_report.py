@@ -660,7 +660,7 @@ def hw0():
                   "mel_grid.txt and mel_grid.json)",
            "ml": f"python hw0/train_ml.py {splits} (writes results/hw0/ml.json)",
            "cnn_log": f"python hw0/train_cnn.py {splits} (writes results/hw0/cnn_log.json)",
-           "cnn_nolog": f"python hw0/train_cnn.py {splits} --no_log (writes results/hw0/cnn_nolog.json)",
+           "cnn_nolog": f"python hw0/train_cnn.py {splits} --no_log --peak_norm (writes results/hw0/cnn_nolog.json)",
            "ablation": "python bench/hw0_ablation.py --train_dir DATA/nsynth-train --valid_dir DATA/nsynth-valid "
                        "(writes results/hw0/ablation.json)"}
     ml, log, nolog = load_json("ml.json"), load_json("cnn_log.json"), load_json("cnn_nolog.json")
@@ -745,9 +745,13 @@ def hw0():
                      + (f" ({get(mel_cfg, 'n_mels')} mel bands, n_fft {get(mel_cfg, 'n_fft')}, hop "
                         f"{get(mel_cfg, 'hop_length')})" if mel_cfg else "")
                      + ", trained with cross-entropy; the epoch with the best validation top-1 is kept.")
+        peak_lin = bool(get(nolog, "recipe", "peak_norm")) and not get(log, "recipe", "peak_norm")
         steps.append("Controlled comparison: the same CNN, seed and recipe on log-compressed (dB) and on linear "
                      "mel input, so any difference comes from the log compression"
-                     + (f" (budgets: {budget})." if budget else "."))
+                     + (f" (budgets: {budget})" if budget else "")
+                     + ("; the linear input is divided by each note's peak (--peak_norm), without which linear "
+                        "power's range across notes leaves the network near chance on unseen instruments."
+                        if peak_lin else "."))
     else:
         steps.append(f"Task 3: no results yet (run: {CMD['cnn_log'].split(' (')[0]}).")
     steps.append("Everything (features, classifier, epoch, recipe) is chosen on the validation split; the test "
@@ -1075,7 +1079,8 @@ def hw0():
                          align=align, notes=[
                              "mix0 = GM fonts + generated patches, mix1 + STK/Csound, mix2 + Zyn/Faust/LMMS, mix3 + "
                              "amsynth, mix4 + the Merlin GM font, mix2ws = mix2 with half its training notes "
-                             "waveshaped; dr = domain randomisation; plain = no augmentation.",
+                             "waveshaped; dr = domain randomisation; plain = no augmentation; peak = --peak_norm; "
+                             "nolog = linear mel input; pc72 = a second, pitch-aligned input channel.",
                              "Equal budgets per model kind; the command and arguments of each row are in "
                              "results/hw0/selection.json."]
                          + (["LOSO: mean top-1 on training lineages held out in turn (a short screen)."]

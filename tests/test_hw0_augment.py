@@ -322,3 +322,54 @@ def test_train_cnn_peak_norm_is_kept_in_the_checkpoint_and_used_by_inference(nsy
     for name, top in probs[0].items():
         other = probs[1][name]
         assert max(abs(p - other.get(f, 0.0)) for f, p in top.items()) < 0.02, name
+
+
+def test_pitch_aligned_puts_every_notes_harmonics_in_the_same_bins():
+    """The same harmonic timbre at MIDI 48, 55, 60 and 67 (real log-mel): unaligned, harmonic 1 sits in four
+    different bins; aligned to MIDI 72, harmonics 1-3 of every note land within a bin of 523, 1047 and 1568 Hz, and
+    the time axis is untouched. (Lower, the 64-bin mel no longer resolves the fundamental: MIDI 36 lands 3 bins
+    low.)"""
+    hz = utils.mel_bin_hz(MEL["n_mels"], MEL["fmin"], MEL["fmax"])
+    t = np.arange(utils.N_SAMPLES) / utils.SR
+    pitches = [48, 55, 60, 67]
+    audio = np.stack([sum(np.sin(2 * np.pi * k * 440 * 2 ** ((p - 69) / 12) * t) / k for k in (1, 2, 3))
+                      * np.exp(-t) for p in pitches]).astype(np.float32)
+    x = utils.log_mel(audio, MEL)
+    aligned = utils.pitch_aligned(x, torch.tensor(pitches), MEL, 72)
+    assert aligned.shape == x.shape
+    profile, raw = aligned[:, :, 10:60].mean(2), x[:, :, 10:60].mean(2)
+    assert len({int(b) for b in raw.argmax(1)}) == 4
+    for k in (1, 2, 3):
+        want = int(np.argmin(np.abs(hz - k * 523.25)))
+        for n in range(4):
+            assert abs(int(profile[n, want - 3:want + 4].argmax()) - 3) <= 1, (k, pitches[n])
+    # time untouched: the aligned peak decays frame by frame as the note does (-1 nepers per s: 0.032 per frame)
+    assert torch.allclose(aligned.amax(1)[:, 5:90].diff(), x.amax(1)[:, 5:90].diff(), atol=0.005)
+    # unknown pitch (-1): left where it is
+    assert utils.pitch_aligned(x[:1], torch.tensor([-1]), MEL, 72).allclose(x[:1], atol=1e-4)
+
+
+def test_resample_augmentation_reports_the_moved_pitch_and_alignment_undoes_it():
+    """augment(..., pitches=) returns each note's pitch after "resample": aligning the augmented note with that pitch
+    puts its fundamental where aligning the original puts it."""
+    t = np.arange(utils.N_SAMPLES) / utils.SR
+    audio = np.stack([sum(np.sin(2 * np.pi * k * 440 * 2 ** ((p - 69) / 12) * t) / k for k in (1, 2))
+                      for p in (45, 50, 55, 60)]).astype(np.float32)
+    x = utils.log_mel(audio, MEL)
+    pitches = torch.tensor([45, 50, 55, 60])
+    torch.manual_seed(3)
+    out, moved = utils.augment(x, ["resample"], MEL, p=1.0, pitches=pitches)
+    shift = moved - pitches
+    assert ((shift.abs() >= 1) & (shift.abs() <= 12)).all()        # every note moved by 1-12 semitones
+    before = utils.pitch_aligned(x, pitches, MEL, 72)[:, :, 5:30].mean(2).argmax(1)
+    after = utils.pitch_aligned(out, moved, MEL, 72)[:, :, 5:30].mean(2).argmax(1)
+    assert (before - after).abs().max() <= 1
+    assert utils.augment(x, ["bands"], MEL, p=1.0, pitches=pitches)[1].equal(pitches.float())   # others keep it
+
+
+def test_spec_mask_masks_the_same_bins_and_frames_in_both_channels():
+    torch.manual_seed(0)
+    x = torch.randn(32, 2, 64, 126) + 5.0                         # nothing is exactly 0 before masking
+    masked = utils.spec_mask(x) == 0
+    assert masked[:, 0].equal(masked[:, 1]) and masked.any()
+    assert (masked[:, 0].all(2).sum(1) <= 8).all() and (masked[:, 0].all(1).sum(1) <= 16).all()

@@ -170,3 +170,23 @@ def test_train_cnn_when_the_last_batch_would_hold_one_note(nsynth_root, tmp_path
                "--results_dir", tmp_path / "res")
     summary = json.loads((tmp_path / "res" / "cnn_log.json").read_text())
     assert summary["data"]["n_train"] == 97 and len(summary["history"]) == 1
+
+
+def test_train_cnn_pitch_channel_then_inference(nsynth_root, tmp_path):
+    """--pitch_channel 72: a two-channel network (mel + the same mel aligned on each note's pitch from its file name),
+    trained with the pitch-moving "resample" augmentation; inference rebuilds the second channel from the checkpoint
+    and scores the test split exactly as training's final evaluation did."""
+    ck, res = tmp_path / "ck", tmp_path / "res"
+    run_script("hw0/train_cnn.py", "--train_dir", nsynth_root / "nsynth-train", "--valid_dir",
+               nsynth_root / "nsynth-valid", "--test_dir", nsynth_root / "nsynth-test", "--checkpoint_dir", ck,
+               "--results_dir", res, "--cache_dir", tmp_path / "cache", "--epochs", "8", "--batch_size", "16",
+               "--width", "8", "--n_blocks", "3", "--lr", "3e-3", "--pitch_channel", "72", "--augment", "resample,bands")
+    ckpt = torch.load(ck / "cnn_log.pt", weights_only=True)
+    assert ckpt["pitch_ref"] == 72 and ckpt["model_config"]["in_channels"] == 2
+    assert ckpt["state_dict"]["blocks.0.0.weight"].shape[1] == 2
+    summary = json.loads((res / "cnn_log.json").read_text())
+    assert summary["recipe"]["pitch_channel"] == 72 and summary["val"]["top1"] > 0.2     # chance is 1/11
+    inf = run_script("hw0/inference.py", "--test_dir", nsynth_root / "nsynth-test", "--checkpoint",
+                     ck / "cnn_log.pt", "--out_dir", tmp_path / "inf")
+    assert printed("top-1", inf.stdout) == pytest.approx(summary["test"]["top1"], abs=1e-4)
+    assert printed("top-3", inf.stdout) == pytest.approx(summary["test"]["top3"], abs=1e-4)
