@@ -81,6 +81,6 @@ for m, times in fit_s.items():
     print(f"{m:>14}: " + "; ".join(f"{t:,} notes -> {v['fit_s']} s ({v['how']})" for t, v in projected[m].items()))
 utils.merge_json(args.out, "hw0_fit_scale", dict(
     command="python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]), cores=os.cpu_count(),
-    fit_cap=args.fit_cap, n_distinct_notes=int(len(y0)), n_features=int(X0.shape[1]), measured_fit_s={m: {str(k): v for k, v in t.items()}
-                                                                         for m, t in fit_s.items()},
+    fit_cap=args.fit_cap, n_distinct_notes=int(len(y0)), n_features=int(X0.shape[1]),
+    measured_fit_s={m: {str(k): v for k, v in t.items()} for m, t in fit_s.items()},
     projected={m: {str(k): v for k, v in t.items()} for m, t in projected.items()}))

@@ -38,7 +38,7 @@ for _, audio in utils.stream_audio(paths, problems, desc="decode"):
     chunks.append(audio)
 usable = utils.report_problems(paths, problems)
 audio, labels = np.concatenate(chunks)[usable], labels[usable]
-pitches = utils.note_pitches(paths)[usable]           # for checkpoints with a pitch-aligned channel
+pitches = utils.note_pitches(paths, utils.UNALIGNED)[usable]           # for checkpoints with a pitch-aligned channel
 if not (labels >= 0).any():
     utils.die(f"{args.real} has no labelled notes; it needs examples.json or NSynth file names")
 shifts = [float(s) for s in args.tta_semitones.split(",") if s]

@@ -61,7 +61,7 @@ model, ckpt = load_checkpoint(args.checkpoint)
 t = time.perf_counter()
 logmel = utils.log_mel(audio, ckpt["mel"])
 front_s = time.perf_counter() - t
-x = utils.checkpoint_input(logmel, ckpt, utils.note_pitches(wav_paths) if ckpt["pitch_ref"] else None)
+x = utils.checkpoint_input(logmel, ckpt, utils.note_pitches(wav_paths, utils.UNALIGNED) if ckpt["pitch_ref"] else None)
 with torch.inference_mode():
     model(x[:256])                                                   # warm-up
     t = time.perf_counter()

@@ -43,7 +43,7 @@ if args.model == "cnn":
     from model import load_checkpoint
     device = utils.pick_device(args.device)
     model, ckpt = load_checkpoint(checkpoint, device)
-    pitches = utils.note_pitches(paths) if ckpt["pitch_ref"] else None
+    pitches = utils.note_pitches(paths, utils.UNALIGNED) if ckpt["pitch_ref"] else None
 
     def predict(audio, start):
         with torch.inference_mode():

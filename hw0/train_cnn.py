@@ -109,8 +109,9 @@ if args.max_train and keep.sum() > args.max_train:
     keep[np.random.default_rng(args.seed).permutation(np.flatnonzero(keep))[args.max_train:]] = False
 train_rows, train_y = train["rows"][keep], torch.as_tensor(train["labels"][keep])
 pitch_ref = args.pitch_channel or None
-train_pitches = torch.as_tensor(utils.note_pitches(train["paths"])[keep] if pitch_ref else np.zeros(len(train_y)))
-valid_pitches = utils.note_pitches(valid["paths"]) if pitch_ref else None
+train_pitches = torch.as_tensor(utils.note_pitches(train["paths"], utils.UNALIGNED)[keep] if pitch_ref
+                                else np.zeros(len(train_y)))         # MIDI pitch per note, for --pitch_channel
+valid_pitches = utils.note_pitches(valid["paths"], utils.UNALIGNED) if pitch_ref else None
 train_groups = torch.zeros(len(train_y), dtype=torch.long)     # source group per note, for mixstyle / famix
 if set(kinds) & set(utils.CROSS_NOTE_KINDS):
     group_ids, group_names = utils.source_groups(train["paths"], args.train_dir)
@@ -284,7 +285,7 @@ print(f"best epoch {ckpt['epoch']}: validation top-1 {ckpt['val_top1']:.4f} top-
 test = None
 if args.test_dir:
     test_split = utils.cached_log_mel(*utils.list_nsynth(args.test_dir), args.cache_dir, mel_cfg, device, "test")
-    test_pitches = utils.note_pitches(test_split["paths"]) if pitch_ref else None
+    test_pitches = utils.note_pitches(test_split["paths"], utils.UNALIGNED) if pitch_ref else None
     test = utils.evaluate(torch.softmax(predict(model, test_split, test_pitches), 1).numpy(), test_split["labels"])
     utils.print_metrics("test", test)
     if test["n"]:

@@ -51,14 +51,18 @@ def pitch_from_name(stem):
     return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() and int(parts[1]) <= 127 else None
 
 
-def note_pitches(paths):
-    """MIDI pitch of each note from its file name; -1 (with a counted warning) where the name has none, which
-    features.harmonic_features then estimates from the audio."""
+UNALIGNED = "the pitch-aligned input channel (--pitch_channel) leaves those notes unshifted"
+
+
+def note_pitches(paths, unknown="the harmonic features estimate it from the audio"):
+    """MIDI pitch of each note from its file name; -1 (with a counted warning saying what the caller does then,
+    `unknown`) where the name has none: features.harmonic_features estimates it from the audio, pitch_aligned
+    leaves the note unshifted (UNALIGNED)."""
     pitches = [pitch_from_name(Path(p).stem) for p in paths]
     missing = [Path(p).name for p, m in zip(paths, pitches) if m is None]
     if missing:
         warn(f"{len(missing)} files have no pitch in their name (NSynth's <instrument>-<pitch>-<velocity>.wav), so "
-             f"the harmonic features estimate it from the audio: " + ", ".join(missing[:5])
+             f"{unknown}: " + ", ".join(missing[:5])
              + (" ..." if len(missing) > 5 else ""))
     return np.array([-1 if m is None else m for m in pitches], dtype=np.int64)
 
