@@ -9,6 +9,11 @@ description, not from its code. Differences, each for unseen-instrument generali
 - mean + max pooling over time (sustain and attack both count), dropout, and logits for cross-entropy (no sigmoid).
 in_channels=2 is train_cnn.py --pitch_channel: the mel input plus the same input aligned on the note's pitch
 (utils.pitch_aligned), an ablation that did not help on genuine NSynth notes (README "Numbers").
+rfn > 0 is train_cnn.py --rfn: relaxed instance frequency-wise normalisation after the first conv block (Kim et al.,
+"Domain generalization with relaxed instance frequency-wise normalization for multi-device acoustic scene
+classification", Interspeech 2022): each note's feature map, normalised per frequency over channels and time, is
+blended with the map itself, rfn * normalised + (1 - rfn) * map. It removes part of what a recording chain (here: a
+sample library) imprints per frequency, at train and test time alike.
 """
 import torch
 import torch.nn as nn
@@ -20,8 +25,9 @@ def conv_block(c_in, c_out):
 
 
 class NoteCNN(nn.Module):
-    def __init__(self, n_mels=64, n_classes=11, width=24, n_blocks=5, dropout=0.3, in_channels=1):
+    def __init__(self, n_mels=64, n_classes=11, width=24, n_blocks=5, dropout=0.3, in_channels=1, rfn=0.0):
         super().__init__()
+        self.rfn = rfn
         chans = [in_channels] + [width * min(2 ** i, 8) for i in range(n_blocks)]
         self.input_norm = nn.BatchNorm2d(in_channels)
         self.blocks = nn.Sequential(*[conv_block(chans[i], chans[i + 1]) for i in range(n_blocks)])
@@ -31,7 +37,11 @@ class NoteCNN(nn.Module):
     def embed(self, x):
         """x: [B, n_mels, frames] normalised mel input, or [B, in_channels, n_mels, frames] -> [B, 2*C] clip
         embedding."""
-        h = self.blocks(self.input_norm(x.unsqueeze(1) if x.dim() == 3 else x))      # [B, C, F', T']
+        h = self.blocks[0](self.input_norm(x.unsqueeze(1) if x.dim() == 3 else x))   # [B, C, F, T]
+        if self.rfn:
+            mean, var = h.mean(dim=(1, 3), keepdim=True), h.var(dim=(1, 3), keepdim=True)
+            h = self.rfn * (h - mean) / (var + 1e-5).sqrt() + (1 - self.rfn) * h
+        h = self.blocks[1:](h)                                # [B, C, F', T']
         h = h.amax(dim=2)                                     # max over frequency
         return torch.cat([h.mean(dim=2), h.amax(dim=2)], dim=1)
 

@@ -47,6 +47,8 @@ p.add_argument("--weight_decay", type=float, default=0.01)
 p.add_argument("--width", type=int, default=24, help="channels of the first conv block")
 p.add_argument("--n_blocks", type=int, default=5)
 p.add_argument("--dropout", type=float, default=0.3)
+p.add_argument("--rfn", type=float, default=0.0, help="relaxed instance frequency-wise normalisation after the first "
+                                                       "conv block, its weight in 0..1 (0 = off; hw0/model.py)")
 p.add_argument("--n_mels", type=int, default=64)
 p.add_argument("--n_fft", type=int, default=1024)
 p.add_argument("--hop_length", type=int, default=512)
@@ -168,7 +170,7 @@ def predict(model, split, split_pitches, batch_size=256):
 
 # ---- model, optimiser, schedule --------------------------------------------------------------------------------
 model_config = dict(n_mels=args.n_mels, n_classes=len(utils.FAMILIES), width=args.width, n_blocks=args.n_blocks,
-                    dropout=args.dropout, in_channels=2 if pitch_ref else 1)
+                    dropout=args.dropout, in_channels=2 if pitch_ref else 1, rfn=args.rfn)
 model = NoteCNN(**model_config).to(device)
 optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
 def epoch_batches(perm):
@@ -298,7 +300,7 @@ utils.write_json(results_dir / f"{name}.json", dict(
     data=dict(train_dir=args.train_dir, valid_dir=args.valid_dir, test_dir=args.test_dir,
               provenance=utils.read_provenance(args.train_dir), n_train=len(train_y), n_valid=int(len(valid_y))),
     mel=mel_cfg, recipe=dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, augment=kinds,
-                             augment_p=args.augment_p, peak_norm=args.peak_norm, pitch_channel=pitch_ref,
+                             augment_p=args.augment_p, peak_norm=args.peak_norm, pitch_channel=pitch_ref, rfn=args.rfn,
                              specaugment=args.specaugment, mixup=args.mixup, label_smoothing=args.label_smoothing),
     train_time_s=round(train_time, 1), best_epoch=ckpt["epoch"],
     val=dict(top1=ckpt["val_top1"], top3=ckpt["val_top3"], n=int((valid_y >= 0).sum())),

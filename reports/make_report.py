@@ -495,7 +495,8 @@ def find_genuine():
         if isinstance(trial, dict) and trial.get("top1") is not None and "recipe" in d:     # bench/hw0_select.py
             found.append((where, f"trial: {'CNN' if d.get('model') == 'cnn' else 'Task 2'} {d['recipe']}",
                           {"top1": trial["top1"], "top3": trial.get("top3"), "n": trial.get("n"),
-                           "confusion_matrix": None, "loso": d.get("loso_mean_top1")},
+                           "confusion_matrix": None, "loso": d.get("loso_mean_top1"),
+                           "loso_groups": sorted(d.get("loso") or {})},
                           "genuine NSynth notes (shared/realdata)"))
             return
         top1 = d.get("top1") if d.get("top1") is not None else get(d, "test", "top1")
@@ -1072,7 +1073,10 @@ def hw0():
                 for g_ in trials]
         head = ["trial (results/hw0/selection.json)", "top-1", "top-3", "notes"]
         if any(g_[2].get("loso") is not None for g_ in trials):     # leave-one-source-out screen of the trials
-            rows = [r + [pct(g_[2]["loso"]) if g_[2].get("loso") is not None else "-"] for r, g_ in zip(rows, trials)]
+            def loso_cell(t):   # a screen of a single held-out lineage says which, so it is not read as a mean
+                return ("-" if t.get("loso") is None else pct(t["loso"]) if len(t["loso_groups"]) != 1
+                        else f"{pct(t['loso'])} ({t['loso_groups'][0]} only)")
+            rows = [r + [loso_cell(g_[2])] for r, g_ in zip(rows, trials)]
             head, align = head + ["LOSO"], align + ["r"]
         if rows:
             table_slides("Genuine NSynth notes: recipe trials", sorted({g_[0] for g_ in trials}), g_prov, head, rows,
@@ -1080,7 +1084,9 @@ def hw0():
                              "mix0 = GM fonts + generated patches, mix1 + STK/Csound, mix2 + Zyn/Faust/LMMS, mix3 + "
                              "amsynth, mix4 + the Merlin GM font, mix2ws = mix2 with half its training notes "
                              "waveshaped; dr = domain randomisation; plain = no augmentation; peak = --peak_norm; "
-                             "nolog = linear mel input; pc72 = a second, pitch-aligned input channel.",
+                             "nolog = linear mel input; pc72 = a second, pitch-aligned input channel; rfn = relaxed "
+                             "instance frequency-wise normalisation; mix5 = mix2 with 3x the generated patches; rr = "
+                             "mix2 re-rendered.",
                              "Equal budgets per model kind; the command and arguments of each row are in "
                              "results/hw0/selection.json."]
                          + (["LOSO: mean top-1 on training lineages held out in turn (a short screen)."]

@@ -373,3 +373,35 @@ def test_spec_mask_masks_the_same_bins_and_frames_in_both_channels():
     masked = utils.spec_mask(x) == 0
     assert masked[:, 0].equal(masked[:, 1]) and masked.any()
     assert (masked[:, 0].all(2).sum(1) <= 8).all() and (masked[:, 0].all(1).sum(1) <= 16).all()
+
+
+def test_rfn_removes_what_a_recording_chain_imprints_per_frequency():
+    """--rfn (relaxed instance frequency-wise normalisation after the first conv block): a per-frequency gain and
+    offset on that block's feature map, which is what a sample library's colouring looks like there, leaves the
+    output unchanged at rfn 1, changes it partly at 0.5 and fully without it; rfn 0 is the network as before."""
+    from hw0.model import NoteCNN
+
+    class PerFrequencyAffine(torch.nn.Module):
+        def forward(self, h):                               # [B, C, F, T]: each frequency row its own gain, offset
+            f = torch.arange(h.shape[2], dtype=h.dtype)[None, None, :, None]
+            return h * (1.5 + torch.sin(f)) + torch.cos(3 * f)
+
+    x = torch.randn(4, 64, 126)
+    change = {}
+    for rfn in (0.0, 0.5, 1.0):
+        torch.manual_seed(0)
+        model = NoteCNN(width=8, n_blocks=3, rfn=rfn).eval()
+        with torch.no_grad():
+            before = model.embed(x)
+            model.blocks[0] = torch.nn.Sequential(model.blocks[0], PerFrequencyAffine())
+            after = model.embed(x)
+        change[rfn] = ((after - before).norm() / before.norm()).item()
+    assert change[1.0] < 1e-4 and change[0.5] > 1e-2 and change[0.0] > change[0.5]
+    torch.manual_seed(0)
+    plain = NoteCNN(width=8, n_blocks=3).eval()
+    torch.manual_seed(0)
+    off = NoteCNN(width=8, n_blocks=3, rfn=0.0).eval()
+    assert plain.state_dict().keys() == off.state_dict().keys()          # old checkpoints load unchanged
+    with torch.no_grad():
+        assert torch.equal(plain(x), off(x))
+

@@ -190,3 +190,18 @@ def test_train_cnn_pitch_channel_then_inference(nsynth_root, tmp_path):
                      ck / "cnn_log.pt", "--out_dir", tmp_path / "inf")
     assert printed("top-1", inf.stdout) == pytest.approx(summary["test"]["top1"], abs=1e-4)
     assert printed("top-3", inf.stdout) == pytest.approx(summary["test"]["top3"], abs=1e-4)
+
+
+def test_train_cnn_rfn_is_kept_in_the_checkpoint_and_used_by_inference(nsynth_root, tmp_path):
+    """train_cnn.py --rfn 0.5 writes it into the checkpoint's model config and the results' recipe, and inference
+    rebuilds that network: it scores the test split exactly as training's final evaluation did."""
+    run_script("hw0/train_cnn.py", "--train_dir", nsynth_root / "nsynth-train", "--valid_dir",
+               nsynth_root / "nsynth-valid", "--test_dir", nsynth_root / "nsynth-test", "--width", "8", "--n_blocks",
+               "3", "--batch_size", "16", "--epochs", "2", "--rfn", "0.5", "--cache_dir", tmp_path / "cache",
+               "--checkpoint_dir", tmp_path / "ck", "--results_dir", tmp_path / "res")
+    ckpt = torch.load(tmp_path / "ck" / "cnn_log.pt", weights_only=True)
+    summary = json.loads((tmp_path / "res" / "cnn_log.json").read_text())
+    assert ckpt["model_config"]["rfn"] == 0.5 and summary["recipe"]["rfn"] == 0.5
+    inf = run_script("hw0/inference.py", "--test_dir", nsynth_root / "nsynth-test", "--checkpoint",
+                     tmp_path / "ck" / "cnn_log.pt", "--out_dir", tmp_path / "inf")
+    assert printed("top-1", inf.stdout) == pytest.approx(summary["test"]["top1"], abs=1e-4)

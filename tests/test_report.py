@@ -176,6 +176,8 @@ def test_hw0_genuine_numbers_get_their_slide(tmp_path):
     trials.update({f"t{k}_mix2": {"model": "cnn", "recipe": f"t{k}_mix2", "genuine": {"top1": 0.3 + k / 100,
                                                                                       "top3": 0.7, "n": 99}}
                    for k in range(20)})
+    # a screen of one held-out lineage is named as such, not shown as if it were a mean over lineages
+    trials["t0_mix2"].update(loso={"zyn": {"top1": 0.22, "top3": 0.54, "n": 2836}}, loso_mean_top1=0.22)
     (tmp_path / "res" / "selection.json").write_text(json.dumps({"cnn": trials}))
     # a stand-in merged by tools/merge_nsynth.py: its renders' provenance strings joined, each repeating the first
     ml = json.loads((tmp_path / "res" / "ml.json").read_text())
@@ -199,7 +201,8 @@ def test_hw0_genuine_numbers_get_their_slide(tmp_path):
         assert s in genuine, s
     trial_pages = [p for p in pages if "Genuine NSynth notes: recipe trials" in p]
     assert len(trial_pages) == 2 and "recipe trials (continued)" in trial_pages[1]
-    assert "LOSO" in trial_pages[0] and "CNN dr_mix2 47.5 % 72.7 % 99 28.6 %" in trial_pages[0]
+    assert "LOSO" in trial_pages[0] and "CNN dr_mix2 47.5 % 72.7 % 99 28.6 % CNN" in trial_pages[0]
+    assert "CNN t0_mix2 30.0 % 70.0 % 99 22.0 % (zyn only)" in trial_pages[0]
     for k in range(20):
         assert sum(f"CNN t{k}_mix2 {30 + k:.1f} % 70.0 % 99" in p for p in trial_pages) == 1, k
     assert "did not fit" not in text
