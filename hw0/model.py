@@ -13,7 +13,8 @@ rfn > 0 is train_cnn.py --rfn: relaxed instance frequency-wise normalisation aft
 "Domain generalization with relaxed instance frequency-wise normalization for multi-device acoustic scene
 classification", Interspeech 2022): each note's feature map, normalised per frequency over channels and time, is
 blended with the map itself, rfn * normalised + (1 - rfn) * map. It removes part of what a recording chain (here: a
-sample library) imprints per frequency, at train and test time alike.
+sample library) imprints per frequency, at train and test time alike. Another ablation that did not help on genuine
+NSynth notes (README "Numbers").
 """
 import torch
 import torch.nn as nn

@@ -94,6 +94,8 @@ if set(kinds) - set(utils.AUGMENT_KINDS):
               f"{','.join(utils.AUGMENT_KINDS)}")
 if not 0 <= args.augment_p <= 1:
     utils.die(f"--augment_p {args.augment_p} is not a probability; use a value in 0-1")
+if not 0 <= args.rfn <= 1:
+    utils.die(f"--rfn {args.rfn} is not a blend weight; use a value in 0-1 (0 = off, 0.5 as in Kim et al.)")
 mel_cfg = dict(utils.MEL_DEFAULTS, n_fft=args.n_fft, hop_length=args.hop_length, n_mels=args.n_mels)
 
 # ---- data: streamed once through the mel front end into float16 caches on disk, read back by random access ------

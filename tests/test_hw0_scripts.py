@@ -205,3 +205,7 @@ def test_train_cnn_rfn_is_kept_in_the_checkpoint_and_used_by_inference(nsynth_ro
     inf = run_script("hw0/inference.py", "--test_dir", nsynth_root / "nsynth-test", "--checkpoint",
                      tmp_path / "ck" / "cnn_log.pt", "--out_dir", tmp_path / "inf")
     assert printed("top-1", inf.stdout) == pytest.approx(summary["test"]["top1"], abs=1e-4)
+    bad = run_script("hw0/train_cnn.py", "--train_dir", nsynth_root / "nsynth-train", "--valid_dir",
+                     nsynth_root / "nsynth-valid", "--rfn", "1.5", "--name", "bad_rfn", "--checkpoint_dir",
+                     tmp_path / "ck", "--results_dir", tmp_path / "res", check=False)
+    assert bad.returncode != 0 and "--rfn 1.5 is not a blend weight" in bad.stderr and "Traceback" not in bad.stderr
