@@ -1074,8 +1074,9 @@ def hw0():
         head = ["trial (results/hw0/selection.json)", "top-1", "top-3", "notes"]
         if any(g_[2].get("loso") is not None for g_ in trials):     # leave-one-source-out screen of the trials
             def loso_cell(t):   # a screen of a single held-out lineage says which, so it is not read as a mean
-                return ("-" if t.get("loso") is None else pct(t["loso"]) if len(t["loso_groups"]) != 1
-                        else f"{pct(t['loso'])} ({t['loso_groups'][0]} only)")
+                if t.get("loso") is None:
+                    return "-"
+                return pct(t["loso"]) + (f" ({t['loso_groups'][0]} only)" if len(t["loso_groups"]) == 1 else "")
             rows = [r + [loso_cell(g_[2])] for r, g_ in zip(rows, trials)]
             head, align = head + ["LOSO"], align + ["r"]
         if rows:
