@@ -1,5 +1,7 @@
-"""tools/render_nsynth.py (+ tools/synth_patches.py) through the CLI on a handful of notes (TimGM6mb from pretty_midi)."""
+"""standins/render_nsynth.py (+ standins/synth_patches.py) through the CLI on a handful of notes (TimGM6mb from
+pretty_midi)."""
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from conftest import ROOT, run_script
 pytest.importorskip("tinysoundfont")
 pretty_midi = pytest.importorskip("pretty_midi")
 
-SCRIPT = ROOT / "tools" / "render_nsynth.py"
+SCRIPT = ROOT / "standins" / "render_nsynth.py"
 FONT = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
 SPLITS = "train=timgm:0.5,synthetic:0.5;valid=timgm:0.25,synthetic:0.25;test=timgm:0.25,synthetic:0.25"
 FAMILIES = ["bass", "brass", "flute", "guitar", "keyboard", "mallet", "organ", "reed", "string", "synth_lead", "vocal"]
@@ -61,6 +63,9 @@ def test_layout_header_and_keys(data):
     info = json.loads((data / "dataset_info.json").read_text())
     assert info["provenance"].startswith("rendered proxy data")
     assert info["counts"]["train"]["notes"] == len(load(data, "train"))
+    # the command re-runs from the repository root, quoted for a shell
+    assert shlex.split(info["command"])[:4] == ["python", "standins/render_nsynth.py", "--out", str(data)]
+    assert f"--splits '{SPLITS}'" in info["command"]
 
 
 def test_instrument_disjoint_and_families(data):
@@ -96,7 +101,7 @@ def test_missing_font_is_one_line_error(tmp_path):
 
 
 def test_synth_patches_every_family():
-    sys.path.insert(0, str(ROOT / "tools"))
+    sys.path.insert(0, str(ROOT / "standins"))
     import synth_patches
     for fam in FAMILIES:
         p = synth_patches.make_patch(fam, 11)
@@ -130,8 +135,9 @@ def test_merge_two_renders_into_one_root(tmp_path):
                "--programs", "0-7,72-79", "--synthetic_per_family", "0", *common, timeout=300)
     run_script(SCRIPT, "--out", tmp_path / "synth", "--splits", "train=synthetic:0.5;valid=synthetic:0.5",
                "--synthetic_per_family", "2", "--max_notes_per_instrument", "2", *common, timeout=300)
-    run_script(ROOT / "tools" / "merge_nsynth.py", "--out", tmp_path / "all", tmp_path / "fonts", tmp_path / "synth")
+    run_script(ROOT / "standins" / "merge_nsynth.py", "--out", tmp_path / "all", tmp_path / "fonts", tmp_path / "synth")
     info = json.loads((tmp_path / "all" / "dataset_info.json").read_text())
+    assert info["command"].startswith("python standins/merge_nsynth.py --out ")
     for split in ("train", "valid"):
         parts = [load(tmp_path / r, split) for r in ("fonts", "synth")]
         merged = load(tmp_path / "all", split)
@@ -147,19 +153,21 @@ def test_merge_two_renders_into_one_root(tmp_path):
             assert (tmp_path / "all" / split / "audio" / f"{new}.wav").read_bytes() == \
                 (tmp_path / "synth" / split / "audio" / f"{name}.wav").read_bytes()
         assert info["counts"][split]["lineage"].keys() <= {"timgm", "synthetic"}
-    bad = run_script(ROOT / "tools" / "merge_nsynth.py", "--out", tmp_path / "twice", tmp_path / "fonts",
+    bad = run_script(ROOT / "standins" / "merge_nsynth.py", "--out", tmp_path / "twice", tmp_path / "fonts",
                      tmp_path / "fonts", check=False)
     assert bad.returncode != 0 and "lineage 'timgm' is in both" in bad.stderr
 
 
 def test_waveshape_copy_adds_harmonics_keeps_envelope_and_links_the_rest(data, tmp_path):
-    """tools/waveshape_nsynth.py on a rendered root: every training note (share 1) is rewritten but keeps its peak
+    """standins/waveshape_nsynth.py on a rendered root: every training note (share 1) is rewritten but keeps its peak
     and its decay, and a harmonic-free decaying sine gains harmonics 9-16; valid/test and examples.json are the
     source's; share 0 only links; same seed, same bytes; a folder that is not a render is a one-line error."""
-    tool = ROOT / "tools" / "waveshape_nsynth.py"
+    tool = ROOT / "standins" / "waveshape_nsynth.py"
     run_script(tool, "--src", data, "--out", tmp_path / "ws", "--share", "1", "--seed", "4")
     out = tmp_path / "ws"
     assert load(out, "train") == load(data, "train")
+    info = json.loads((out / "dataset_info.json").read_text())
+    assert info["command"].startswith("python standins/waveshape_nsynth.py --src ")
     for split in ("valid", "test"):
         assert (out / split).resolve() == (data / split).resolve()
     level_db = lambda a, t: 20 * np.log10(np.abs(a[int(t * 16000):int(t * 16000) + 400]).max() + 1e-9)  # 25 ms peak
@@ -202,7 +210,7 @@ def test_waveshape_copy_adds_harmonics_keeps_envelope_and_links_the_rest(data, t
     wavs = list((tmp_path / "none" / "train" / "audio").glob("*.wav"))
     assert wavs and all(w.is_symlink() and w.resolve() == (data / "train" / "audio" / w.name).resolve() for w in wavs)
     bad = run_script(tool, "--src", tmp_path / "ws" / "train", "--out", tmp_path / "bad", check=False)
-    assert bad.returncode != 0 and "pass a root written by tools/render_nsynth.py" in bad.stderr
+    assert bad.returncode != 0 and "pass a root written by standins/render_nsynth.py" in bad.stderr
 
 
 def test_ci_has_every_render_engine():
@@ -210,7 +218,7 @@ def test_ci_has_every_render_engine():
     the source tests. Elsewhere each source's available() is still a one-line install hint or None."""
     import importlib
     import os
-    sys.path.insert(0, str(ROOT / "tools"))
+    sys.path.insert(0, str(ROOT / "standins"))
     missing = {}
     for name in ("stk", "csound", "zyn", "faust", "lmms", "amsynth"):
         hint = importlib.import_module(f"source_{name}").available()

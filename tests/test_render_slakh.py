@@ -1,4 +1,4 @@
-"""tools/render_slakh.py through the CLI on a few short tracks (TimGM6mb from pretty_midi)."""
+"""standins/render_slakh.py through the CLI on a few short tracks (TimGM6mb from pretty_midi)."""
 import json
 from pathlib import Path
 
@@ -11,7 +11,7 @@ from conftest import ROOT, run_script
 pytest.importorskip("tinysoundfont")
 pretty_midi = pytest.importorskip("pretty_midi")
 
-SCRIPT = ROOT / "tools" / "render_slakh.py"
+SCRIPT = ROOT / "standins" / "render_slakh.py"
 FONT = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
 REF = Path(__file__).resolve().parents[2] / "shared" / "reference" / "hw1_label_maps"
 CLASSES = ["Piano", "Percussion", "Organ", "Guitar", "Bass", "Strings", "Voice", "Wind Instruments", "Synth"]
@@ -53,6 +53,7 @@ def test_layout_and_clips(data):
             assert len(lab) == 9 and set(lab) <= {0, 1}
     info = json.loads((data / "dataset_info.json").read_text())
     assert info["provenance"].startswith("rendered proxy data")
+    assert info["command"].startswith("python standins/render_slakh.py --out ")
     tt = sorted((data / "test_track").iterdir())
     assert [p.suffix for p in tt] == [".flac", ".mid"] and tt[0].stem == tt[1].stem
     y, sr = sf.read(str(tt[0]))

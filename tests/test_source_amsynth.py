@@ -1,6 +1,7 @@
-"""tools/source_amsynth.py (amsynth presets through DawDreamer): the bank -> VST parameter mapping checked against the
-plugin, tools/render_nsynth.py's CLI with --sources amsynth (files, names, labels, split units), pitch, bit-identical
-renders, presets that sound different, filter cutoff that darkens, and rejection of garbage and off-pitch notes."""
+"""standins/source_amsynth.py (amsynth presets through DawDreamer): the bank -> VST parameter mapping checked against
+the plugin, standins/render_nsynth.py's CLI with --sources amsynth (files, names, labels, split units), pitch,
+bit-identical renders, presets that sound different, filter cutoff that darkens, and rejection of garbage and
+off-pitch notes."""
 import json
 import subprocess
 import sys
@@ -15,14 +16,14 @@ from conftest import ROOT, run_script
 pytest.importorskip("tinysoundfont")
 pretty_midi = pytest.importorskip("pretty_midi")
 librosa = pytest.importorskip("librosa")
-sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "standins"))
 import source_amsynth  # noqa: E402
 from render_common import child_render  # noqa: E402
 
 if source_amsynth.available():
     pytest.skip(f"engine missing: {source_amsynth.available()}", allow_module_level=True)
 
-SCRIPT = ROOT / "tools" / "render_nsynth.py"
+SCRIPT = ROOT / "standins" / "render_nsynth.py"
 FONT = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
 FAMILIES = ["bass", "brass", "flute", "guitar", "keyboard", "mallet", "organ", "reed", "string", "synth_lead", "vocal"]
 SR = 16000
@@ -58,7 +59,7 @@ def cli_run(tmp_path_factory):
 def test_parameter_mapping_matches_the_plugin():
     """Every parameter at 0/0.3/1 and every 50th preset: the plugin displays what amsynth's law gives for the value."""
     r = subprocess.run([sys.executable, "-c", "import sys, source_amsynth as s; sys.exit(min(s.check_mapping(), 1))"],
-                       cwd=ROOT / "tools", capture_output=True, text=True, timeout=120)
+                       cwd=ROOT / "standins", capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and " 0 mismatches" in r.stdout, r.stdout[-2000:]
 
 

@@ -1,4 +1,4 @@
-"""tools/source_lmms.py (pitched LMMS one-shot recordings) through tools/render_nsynth.py's CLI, and a few notes
+"""standins/source_lmms.py (pitched LMMS one-shot recordings) through standins/render_nsynth.py's CLI, and a few notes
 rendered directly: labels, splits, format, reproducibility, pitch and loop seams measured on the audio."""
 import json
 import sys
@@ -13,13 +13,13 @@ from conftest import ROOT, run_script
 librosa = pytest.importorskip("librosa")
 pretty_midi = pytest.importorskip("pretty_midi")
 pytest.importorskip("tinysoundfont")
-sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "standins"))
 import source_lmms  # noqa: E402
 
 if source_lmms.available():
     pytest.skip(source_lmms.available(), allow_module_level=True)
 
-SCRIPT = ROOT / "tools" / "render_nsynth.py"
+SCRIPT = ROOT / "standins" / "render_nsynth.py"
 FONT = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
 SR = 16000
 FAMILIES = ["bass", "brass", "flute", "guitar", "keyboard", "mallet", "organ", "reed", "string", "synth_lead", "vocal"]

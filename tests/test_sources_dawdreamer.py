@@ -1,6 +1,7 @@
-"""tools/source_zyn.py (ZynAddSubFX presets) and tools/source_faust.py (Faust physical models), both rendered through
-DawDreamer in child processes: through tools/render_nsynth.py's CLI (one worker; both sources with two workers, which
-only works because each engine lives in its own process), plus pitch, reproducibility and rejection checks."""
+"""standins/source_zyn.py (ZynAddSubFX presets) and standins/source_faust.py (Faust physical models), both rendered
+through DawDreamer in child processes: through standins/render_nsynth.py's CLI (one worker; both sources with two
+workers, which only works because each engine lives in its own process), plus pitch, reproducibility and rejection
+checks."""
 import json
 import sys
 from pathlib import Path
@@ -14,14 +15,14 @@ from conftest import ROOT, run_script
 pytest.importorskip("tinysoundfont")
 pretty_midi = pytest.importorskip("pretty_midi")
 librosa = pytest.importorskip("librosa")
-sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "standins"))
 import source_faust  # noqa: E402
 import source_zyn  # noqa: E402
 
 if source_zyn.available() or source_faust.available():
     pytest.skip(f"engine missing: {source_zyn.available() or source_faust.available()}", allow_module_level=True)
 
-SCRIPT = ROOT / "tools" / "render_nsynth.py"
+SCRIPT = ROOT / "standins" / "render_nsynth.py"
 FONT = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
 FAMILIES = ["bass", "brass", "flute", "guitar", "keyboard", "mallet", "organ", "reed", "string", "synth_lead", "vocal"]
 FAUST_FAMILIES = {"reed", "brass", "flute", "string", "guitar", "vocal"}

@@ -1,5 +1,5 @@
-"""tools/source_stk.py and tools/source_csound.py through tools/render_nsynth.py's CLI: a few notes per family from
-each engine (skipped where the engine is not installed: apt-get install -y stk faketime csound)."""
+"""standins/source_stk.py and standins/source_csound.py through standins/render_nsynth.py's CLI: a few notes per family
+from each engine (skipped where the engine is not installed: apt-get install -y stk faketime csound)."""
 import json
 import shutil
 from pathlib import Path
@@ -14,7 +14,7 @@ pytest.importorskip("tinysoundfont")
 pretty_midi = pytest.importorskip("pretty_midi")
 librosa = pytest.importorskip("librosa")
 
-SCRIPT = ROOT / "tools" / "render_nsynth.py"
+SCRIPT = ROOT / "standins" / "render_nsynth.py"
 FONT = Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"     # its lineage is not in --splits: skipped
 FAMILIES = ["bass", "brass", "flute", "guitar", "keyboard", "mallet", "organ", "reed", "string", "synth_lead", "vocal"]
 ENGINES = {"stk": ["stk-demo", "faketime"], "csound": ["csound"]}

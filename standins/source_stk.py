@@ -1,8 +1,8 @@
 """
-Extra instrument source for tools/render_nsynth.py: the Synthesis ToolKit (STK 4.6) instrument models.
+Extra instrument source for standins/render_nsynth.py: the Synthesis ToolKit (STK 4.6) instrument models.
 
-    python tools/render_nsynth.py --out DIR --sources stk --splits "train=stk:0.7;valid=stk:0.3" ...
-    python tools/source_stk.py            # sanity check: peak, RMS envelope, centroid, f0 of a few notes per family
+    python standins/render_nsynth.py --out DIR --sources stk --splits "train=stk:0.7;valid=stk:0.3" ...
+    python standins/source_stk.py            # sanity check: peak, RMS envelope, centroid, f0 of a few notes per family
 
 Every model is synthesised (physical waveguide, modal or FM models), so NSynth's rule -- a label says how the sound
 was made, not what it imitates -- makes the source "synthetic" for all of them, acoustic-sounding ones included.

@@ -50,7 +50,7 @@ def resolve_fonts(specs):
     for spec in specs:
         path, _, lin = spec.partition("=")
         if not Path(path).is_file():
-            sys.exit(f"error: SoundFont '{path}' not found (install the apt packages listed in tools/README.txt)")
+            sys.exit(f"error: SoundFont '{path}' not found (install the apt packages listed in standins/README.txt)")
         real = os.path.realpath(path)
         if real in seen:
             continue
@@ -87,7 +87,7 @@ def stereo_to_mono(buf):
     return np.frombuffer(buf, dtype=np.float32).reshape(-1, 2).mean(1)
 
 
-# ---- an engine in a child process of its own (tools/source_zyn.py, source_faust.py: the two plugins abort when they
+# ---- an engine in a child process of its own (standins/source_zyn.py, source_faust.py: the two plugins abort when they
 # share a process), one per calling process, fed one job at a time: a JSON line in, a JSON header + float32 out ----
 _CHILDREN = {}  # engine script -> its running child process
 
@@ -104,7 +104,7 @@ def child_render(script, job, engine, what):
     header = child.stdout.readline()
     if not header:
         raise RuntimeError(f"the {engine} render process died (exit {child.wait()}); "
-                           f"see its output with: python tools/{Path(script).name} --check")
+                           f"see its output with: python standins/{Path(script).name} --check")
     header = json.loads(header)
     if "error" in header:
         raise RuntimeError(f"{what}: {header['error']}")
@@ -146,7 +146,7 @@ def pick_per_family(by_family, n_per_family, seed):
 
 
 def print_sanity_check(instruments, render_notes, families, per_family):
-    """`python tools/source_<name>.py`: peak, spectral centroid, an f0 estimate (librosa.yin) against the asked pitch
+    """`python standins/source_<name>.py`: peak, spectral centroid, an f0 estimate (librosa.yin) against the asked pitch
     and the RMS envelope of a few notes per family, to check a source by numbers."""
     import librosa
     sr, pitches = 16000, [36, 48, 60, 72, 84]

@@ -1,8 +1,8 @@
 """
-Merge rendered NSynth-format roots (tools/render_nsynth.py outputs) into one, through symlinks: render each source on
+Merge rendered NSynth-format roots (standins/render_nsynth.py outputs) into one, through symlinks: render each source on
 its own (in parallel, or add one later) and train on the union.
 
-    python tools/merge_nsynth.py --out /work/data/nsynth_all /work/data/fonts /work/data/stk /work/data/zyn
+    python standins/merge_nsynth.py --out /work/data/nsynth_all /work/data/fonts /work/data/stk /work/data/zyn
 
 Every split of every input (train/valid/test) goes to the same split of --out: <out>/<split>/audio/*.wav are links
 to the input files, <out>/<split>/examples.json merges the inputs' entries, <out>/dataset_info.json merges their
@@ -13,6 +13,7 @@ shifted by 1000*k (bass_synthetic_005 of input 1 becomes bass_synthetic_1005), s
 import argparse
 import json
 import os
+import shlex
 import sys
 from collections import Counter
 from pathlib import Path
@@ -28,7 +29,7 @@ if out.exists() and any(out.iterdir()):
 infos = []
 for root in map(Path, args.roots):
     if not (root / "dataset_info.json").is_file():
-        sys.exit(f"error: {root}/dataset_info.json not found; pass roots written by tools/render_nsynth.py")
+        sys.exit(f"error: {root}/dataset_info.json not found; pass roots written by standins/render_nsynth.py")
     infos.append(json.loads((root / "dataset_info.json").read_text()))
 owner = {}
 for root, info in zip(args.roots, infos):
@@ -39,7 +40,7 @@ for root, info in zip(args.roots, infos):
 
 splits = list(dict.fromkeys(s for info in infos for s in info["counts"]))
 merged = {"provenance": "; ".join(dict.fromkeys(info["provenance"] for info in infos)),
-          "command": "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
+          "command": shlex.join(["python", "standins/merge_nsynth.py", *sys.argv[1:]]),
           "inputs": [{"root": str(r), "command": info.get("command")} for r, info in zip(args.roots, infos)],
           "counts": {}, "instruments": {s: {} for s in splits},
           "silent_dropped": sum(info.get("silent_dropped", 0) for info in infos)}

@@ -1,5 +1,5 @@
 """
-amsynth's preset banks as an instrument source for tools/render_nsynth.py (--sources amsynth, source "synthetic").
+amsynth's preset banks as an instrument source for standins/render_nsynth.py (--sources amsynth, source "synthetic").
 
 What it renders: one instrument per named preset of the amsynth banks (/usr/share/amsynth/banks/*.bank: 28 banks,
 3,482 presets, 3,301 distinct parameter sets; two-oscillator analogue-style subtractive patches), played by the
@@ -14,7 +14,7 @@ carry the same names; VST set_parameter takes value 0..1, which amsynth maps lin
 parameter (Parameter::setNormalisedValue), so each value is set as (value - min) / (max - min) with min/max from
 PARAMS below (amsynth's ParameterSpec table). Checked against the plugin: the display value get_parameter_text
 reports after setting equals what amsynth's law (linear / exponential / power, PARAMS) gives for the bank value,
-for every parameter of every 50th preset and for 0, 0.3 and 1 on each parameter (python tools/source_amsynth.py
+for every parameter of every 50th preset and for 0, 0.3 and 1 on each parameter (python standins/source_amsynth.py
 --check prints that check first); and a lower filter_cutoff gives a darker note. Parameters a (older) bank leaves
 out take amsynth's defaults. One deliberate change: portamento_time is set to 0 (a single note has no note to glide
 from).
@@ -27,8 +27,8 @@ guitar/pluck words, which is bass) or none:
     choir/vox/voice/vocal -> vocal   pluck/guitar -> guitar
 509 of the 3,301 distinct presets are labelled (a preset stored twice is one instrument): keyboard 123, bass 76,
 synth_lead 68, organ 54, mallet 52, guitar 38, vocal 28, string 25, brass 24, flute 21 (16 to 75 units per family;
-`python tools/source_amsynth.py --families`). No reed family. Split unit = the preset name without numbers and
-punctuation (lower case, as tools/source_zyn.py), so "PianoX-15" and "PianoX" share a unit. "distortion" quality:
+`python standins/source_amsynth.py --families`). No reed family. Split unit = the preset name without numbers and
+punctuation (lower case, as standins/source_zyn.py), so "PianoX-15" and "PianoX" share a unit. "distortion" quality:
 a name with dist/overdrive/crunch/fuzz/grit or distortion_crunch >= 0.5.
 
 Notes kept: not is_garbage (NaN, silence, click only, noise-like; render_common), pitch_ok (render_common) and the
@@ -48,7 +48,7 @@ HOME and XDG_* at a temporary folder, so no user amsynth config (tuning files, b
 Reproducibility: bit-identical. A freshly loaded plugin renders a note the same every time (checked for noise
 oscillators and random LFOs too), and every note gets a fresh plugin, so a note does not depend on the notes, presets
 or worker order before it. (amsynth's own randomness is not seeded from --seed; the seed only picks notes/presets.)
-Sanity check by numbers: python tools/source_amsynth.py --check
+Sanity check by numbers: python standins/source_amsynth.py --check
 """
 import importlib.util
 import os
@@ -331,4 +331,4 @@ if __name__ == "__main__":
         print_sanity_check(instruments, render_notes, sorted({f for _, f in NAME_RULES}), 2)
         sys.exit(1 if bad else 0)
     else:
-        sys.exit("usage: python tools/source_amsynth.py --check | --families   (render_nsynth.py runs it as --child)")
+        sys.exit("usage: python standins/source_amsynth.py --check | --families  (render_nsynth.py runs it as --child)")

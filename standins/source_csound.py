@@ -1,8 +1,8 @@
 """
-Extra instrument source for tools/render_nsynth.py: Csound 6 opcodes (waveguide, FM, FOF, modal, subtractive).
+Extra instrument source for standins/render_nsynth.py: Csound 6 opcodes (waveguide, FM, FOF, modal, subtractive).
 
-    python tools/render_nsynth.py --out DIR --sources csound --splits "train=csound:0.7;valid=csound:0.3" ...
-    python tools/source_csound.py          # sanity check: peak, RMS envelope, centroid, f0 of a few notes per family
+    python standins/render_nsynth.py --out DIR --sources csound --splits "train=csound:0.7;valid=csound:0.3" ...
+    python standins/source_csound.py          # sanity check: peak, RMS envelope, centroid, f0 of a few notes per family
 
 All of it is synthesis, so the NSynth source label is "synthetic" (NSynth labels how a sound was made).
 
@@ -19,9 +19,9 @@ All of it is synthesis, so the NSynth source label is "synthetic" (NSynth labels
     organ       fmb3, poscil (additive drawbars 16' .. 1' with tremolo)
     bass        pluck (dark), vco2 (saw / square through a decaying low-pass)
     synth_lead  vco2 (two detuned oscillators, resonant low-pass, vibrato), fmmetal
-Csound's wg* and fm* opcodes are ports of STK's algorithms (Cook), so this source is close kin to tools/source_stk.py:
-hold both out together when validating on an unseen source. Notes outside a unit's measured range (RANGE), silent
-notes, NaN and noise-like renders come back as None (same checks as source_stk).
+Csound's wg* and fm* opcodes are ports of STK's algorithms (Cook), so this source is close kin to
+standins/source_stk.py: hold both out together when validating on an unseen source. Notes outside a unit's measured
+range (RANGE), silent notes, NaN and noise-like renders come back as None (same checks as source_stk).
 
 How: one .csd per instrument with every note as an i-statement in its own 4 s slot (p3 = note-off time, then a
 linsegr release inside the slot), rendered by `csound -d -m0 -f -W -o out.wav x.csd` at sr=16000, nchnls=1,

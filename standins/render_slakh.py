@@ -1,7 +1,7 @@
 """
 Render a stand-in for the course's Slakh release (HW1) from generated multi-track MIDI and General-MIDI SoundFonts.
 
-    python tools/render_slakh.py --out /work/data/slakh_proxy
+    python standins/render_slakh.py --out /work/data/slakh_proxy
 
 Layout (like the course release):
     <out>/{train,validation,test}/<TrackXXXXX>_<kkk>.npy   float32 mono, 24 kHz, 120000 samples (5 s windows k)
@@ -23,12 +23,13 @@ script never maps program 128). Window k (k*5 s .. k*5+5 s) has class c if any n
 (start < window end and end > window start). Only full 5 s windows become clips.
 
 Splits are instrument-disjoint: the unit is (sample lineage, GM program); per lineage and class, the programs are
-shuffled (seeded) and cut by the fractions of --splits (see tools/render_nsynth.py for lineages). A track of a split
+shuffled (seeded) and cut by the fractions of --splits (see standins/render_nsynth.py for lineages). A track of a split
 uses one lineage and only that split's programs; drum kits are unlabelled and come from the same lineage.
 """
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -316,8 +317,8 @@ def main():
         counts[s] = {"clips": len(arr), "positives": dict(zip(CLASSES, arr.sum(0).tolist()))}
     info = {
         "provenance": "rendered proxy data from SoundFonts (not Slakh2100): generated multi-track MIDI rendered by "
-                      "tools/render_slakh.py with tinysoundfont",
-        "command": "python " + " ".join(sys.argv), "args": vars(args),
+                      "standins/render_slakh.py with tinysoundfont",
+        "command": shlex.join(["python", "standins/render_slakh.py", *sys.argv[1:]]), "args": vars(args),
         "fonts": [{"path": p, "lineage": lin} for p, lin in fonts],
         "split_rule": {"spec": args.splits, "unit": "(lineage, GM program), per lineage and class cut by fractions",
                        "programs": units},

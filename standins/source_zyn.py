@@ -1,5 +1,5 @@
 """
-ZynAddSubFX preset banks as an instrument source for tools/render_nsynth.py (--sources zyn, source "synthetic").
+ZynAddSubFX preset banks as an instrument source for standins/render_nsynth.py (--sources zyn, source "synthetic").
 
 What it renders: one instrument per .xiz preset of the ZynAddSubFX banks (synth basses, brass, pads, organs, EPs,
 bells, leads, choirs ... the synthesizer timbres NSynth has and General-MIDI fonts lack), played by the ZynAddSubFX
@@ -30,7 +30,7 @@ PADsynth, SUBsynth or randomised oscillators also depend on what the plugin play
 its background thread, so their notes vary from run to run like a preset played twice: same notes, lengths, pitch
 and family; band levels that differ in detail, at times by 30 dB in a band (third-octave level profiles correlate
 0.67-1.0 in that comparison). (A fresh process per instrument would remove the history part, at ~1.4 s per instrument.)
-Sanity check by numbers: python tools/source_zyn.py --check  (peak, RMS envelope, centroid, pitch per family)
+Sanity check by numbers: python standins/source_zyn.py --check  (peak, RMS envelope, centroid, pitch per family)
 """
 import gzip
 import importlib.util
@@ -216,4 +216,4 @@ if __name__ == "__main__":
     elif "--check" in sys.argv:
         sys.exit(available() or check())
     else:
-        sys.exit("usage: python tools/source_zyn.py --check   (render_nsynth.py runs it as --child)")
+        sys.exit("usage: python standins/source_zyn.py --check   (render_nsynth.py runs it as --child)")

@@ -4,7 +4,7 @@ audio-domain domain randomisation aimed at the measured gap (bench/hw0_domain_ga
 harmonics 9-16 some 11-15 dB stronger than the stand-ins in five families), which a spectral tilt on the mel input
 cannot create where a render has no harmonics at all.
 
-    python tools/waveshape_nsynth.py --src /work/data/mix2 --out /work/data/mix2ws --share 0.5 --seed 0
+    python standins/waveshape_nsynth.py --src /work/data/mix2 --out /work/data/mix2ws --share 0.5 --seed 0
 
 Per chosen note: tanh drive of 6-30 dB (odd harmonics) plus 0-0.6 of a squared term with its local mean removed (even
 harmonics), mixed with the dry note at a wet share of 0.3-1. The drive follows the note's envelope (the waveform is
@@ -17,6 +17,7 @@ this copy of mix2 scored no better on the 99 genuine notes than dr on mix2.
 import argparse
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def waveshape(x, drive_db, even, wet):
 src, out = Path(args.src), Path(args.out)
 if not (src / "dataset_info.json").is_file() or not (src / "train" / "examples.json").is_file():
     sys.exit(f"error: {src} has no dataset_info.json or train/examples.json; pass a root written by "
-             f"tools/render_nsynth.py or tools/merge_nsynth.py")
+             f"standins/render_nsynth.py or standins/merge_nsynth.py")
 if out.exists() and any(out.iterdir()):
     sys.exit(f"error: {out} exists and is not empty; write the copy into a new folder")
 for split in ("valid", "test"):
@@ -77,8 +78,8 @@ for name in tqdm(names, desc="waveshape", unit="note"):
     shaped += 1
 info = json.loads((src / "dataset_info.json").read_text())
 info["provenance"] += (f"; {shaped} of {len(names)} training notes waveshaped "
-                       f"(tools/waveshape_nsynth.py, seed {args.seed})")
-info["command"] = "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
+                       f"(standins/waveshape_nsynth.py, seed {args.seed})")
+info["command"] = shlex.join(["python", "standins/waveshape_nsynth.py", *sys.argv[1:]])
 info["waveshaped"] = dict(share=args.share, seed=args.seed, notes=shaped, source_root=str(src))
 (out / "dataset_info.json").write_text(json.dumps(info, indent=1))
 print(f"{shaped} of {len(names)} training notes waveshaped; wrote {out}")

@@ -1,5 +1,5 @@
 """
-Faust physical models as an instrument source for tools/render_nsynth.py (--sources faust, source "synthetic").
+Faust physical models as an instrument source for standins/render_nsynth.py (--sources faust, source "synthetic").
 
 What it renders: waveguide and formant models of the Faust libraries (physmodels.lib, shipped inside the DawDreamer
 wheel), compiled by DawDreamer's Faust JIT. Our own small wrappers drive the library models (the library's *_ui_MIDI
@@ -32,7 +32,7 @@ a child process of their own (this file with --child, one per calling process, f
 each model once (the formant voices take 10-20 s, the waveguides under 1 s) and keeps it.
 Reproducibility: no random state survives between renders and parameters are drawn from (seed, family, k):
 renders are bit-identical for a seed.
-Sanity check by numbers: python tools/source_faust.py --check  (peak, RMS envelope, centroid, pitch per model)
+Sanity check by numbers: python standins/source_faust.py --check  (peak, RMS envelope, centroid, pitch per model)
 """
 import importlib.util
 import sys
@@ -224,4 +224,4 @@ if __name__ == "__main__":
     elif "--check" in sys.argv:
         sys.exit(available() or check())
     else:
-        sys.exit("usage: python tools/source_faust.py --check   (render_nsynth.py runs it as --child)")
+        sys.exit("usage: python standins/source_faust.py --check   (render_nsynth.py runs it as --child)")

@@ -1,8 +1,8 @@
 """
-Extra instrument source for tools/render_nsynth.py: the pitched one-shot recordings that ship with LMMS.
+Extra instrument source for standins/render_nsynth.py: the pitched one-shot recordings that ship with LMMS.
 
-    python tools/render_nsynth.py --out DIR --sources lmms --splits "train=lmms:0.7;valid=lmms:0.3" ...
-    python tools/source_lmms.py        # sanity check: table pitch vs pyin, rendered pitch, length, loop seams
+    python standins/render_nsynth.py --out DIR --sources lmms --splits "train=lmms:0.7;valid=lmms:0.3" ...
+    python standins/source_lmms.py        # sanity check: table pitch vs pyin, rendered pitch, length, loop seams
 
 What it renders: each sample is played like a sampler plays it. A note is the recording resampled to the asked pitch
 (up or down by at most MAX_SHIFT = 24 semitones; further notes come back as None, so only plausible notes are made).
@@ -40,7 +40,7 @@ variants of one recording never straddle splits. By default each sample gives VA
                                                                             32.55 45.05 35.95 23.85
     misc/dong01, dong02, dong03            mallet      acoustic    decay    62.05 49.85 74.05   (bars: f, 4f, ~10f)
 No reed sample exists. Pitch = median pyin f0 (librosa.pyin, 25-2100 Hz, on the 16 kHz mono file) over the voiced
-frames within 12 dB of the peak; `python tools/source_lmms.py` re-measures it (all within 0.1 semitone, bar the
+frames within 12 dB of the peak; `python standins/source_lmms.py` re-measures it (all within 0.1 semitone, bar the
 dyad). The church organs sound several octave-spaced ranks (16', 8', 4' ...), so their pitch is octave-ambiguous:
 pyin on a rendered organ note may read it 12 semitones off; space_strings likewise (stacked octaves).
 steel_guitar01 is a two-note dyad (spectral peaks only at G3, C4 and their harmonics): kept for its guitar timbre,

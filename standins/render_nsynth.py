@@ -1,7 +1,7 @@
 """
 Render an NSynth-format stand-in dataset ("jsonwav" layout) from General-MIDI SoundFonts plus synthetic patches.
 
-    python tools/render_nsynth.py --out /work/data/nsynth_proxy
+    python standins/render_nsynth.py --out /work/data/nsynth_proxy
 
 Layout (like NSynth):
     <out>/<split>/examples.json          {note_str: {13 NSynth keys}}
@@ -20,7 +20,8 @@ Instruments and labels
     Ambiguous programs (accordion, harmonica, harp, timpani, ethnic plucks ...) are off unless --include_ambiguous.
     Pads, effects, percussion (88-103, 112-127) and orchestra hit (55) are never used.
     The OPL-3 FM font synthesises every preset: its source is "synthetic" whatever the program.
-    Synthetic instrument = a random patch of tools/synth_patches.py (source "synthetic"), --synthetic_per_family each.
+    Synthetic instrument = a random patch of standins/synth_patches.py (source "synthetic"), --synthetic_per_family
+    each.
 
 Splits are instrument-disjoint and never split by font file: the unit that goes to one split is
     (sample lineage, GM program)  for SoundFonts  -- all fonts of a lineage and all banks of that program together
@@ -45,6 +46,7 @@ percussive, reverb, tempo-synced), computed from the rendered note (frame RMS en
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 from collections import Counter
@@ -65,8 +67,14 @@ ap.add_argument("--splits", default="train=fluid,opl3,synthetic:0.8;valid=timgm:
                                     "test=timgm:0.5,synthetic:0.1", help="split rule, see the module docstring")
 ap.add_argument("--synthetic_per_family", type=int, default=40, help="synthetic patches per family (0: none)")
 ap.add_argument("--sources", default="",
-                help="extra instrument sources, each its own lineage (name it in --splits): some of stk, "
-                     "csound, zyn, faust, lmms, amsynth (tools/source_<name>.py; install steps in tools/README.txt)")
+                help="extra instrument sources, each its own lineage (name it in --splits): some of stk, csound, "
+                     "zyn, faust, lmms, amsynth, sfz, philharmonia (standins/source_<name>.py; install steps in "
+                     "standins/README.txt)")
+ap.add_argument("--sfz_libs", default="",
+                help="for --sources sfz: fetched sample libraries, PATH[=FAMILY[:SOURCE]],... (a library folder, a "
+                     "folder of them, or PROGRAM.sfz=FAMILY); see standins/source_sfz.py")
+ap.add_argument("--philharmonia_dir", default="",
+                help="for --sources philharmonia: the fetched philharmonia-samples folder (holding audio/)")
 ap.add_argument("--source_instruments", default="",
                 help="instruments per family for each extra source, e.g. 'stk=12,zyn=8' (default: the module's own)")
 ap.add_argument("--banks", default="0,8,16", help="SoundFont banks to use (GM variations live in 8 and 16)")
@@ -133,7 +141,7 @@ for _progs, _fam, _src, _amb in [
 
 SOURCE_OVERRIDE = {"opl3": "synthetic"}  # an FM chip synthesises every preset
 
-# Extra sources: one module each, named tools/source_<name>.py; the source name is its lineage. A module provides
+# Extra sources: one module each, named standins/source_<name>.py; the source name is its lineage. A module provides
 #   available() -> None, or a one-line install hint when its engine is missing
 #   instruments(families, n_per_family, seed) -> [{"family", "source", "unit", "name", "params"}, ...]
 #       unit: instruments sharing a unit (same preset/model family) always go to the same split
@@ -141,12 +149,15 @@ SOURCE_OVERRIDE = {"opl3": "synthetic"}  # an FM chip synthesises every preset
 #   render_notes(params, notes, sr, dur, off, seed) -> [mono float array of dur*sr samples, or None if silent] per
 #       (pitch, velocity) in notes; note-on at 0 s, note-off at `off` s; safe to call in any process (an engine that
 #       can't share a process with another renders in a child process of its own)
-EXTRA_SOURCES = ("stk", "csound", "zyn", "faust", "lmms", "amsynth")
+#   optional, for recorded samples: playable(params, pitch, velocity) -> bool (notes are drawn among these only),
+#   note_info(params, pitch, velocity) -> JSON-able dict (which recording, how far resampled; kept per note in
+#   dataset_info.json), provenance() -> str and fetch_list() -> [str] (dataset_info.json)
+EXTRA_SOURCES = ("stk", "csound", "zyn", "faust", "lmms", "amsynth", "sfz", "philharmonia")
 
 
 def source_module(name):
     import importlib
-    return importlib.import_module(f"source_{name}")   # tools/ is on sys.path (the script's folder)
+    return importlib.import_module(f"source_{name}")   # standins/ is on sys.path (the script's folder)
 
 
 
@@ -215,13 +226,14 @@ def render_font_note(path, bank, program, pitch, velocity):
 
 def render_instrument(task):
     """Render all notes of one instrument; returns (instrument_str, [records], n_silent)."""
-    import synth_patches  # tools/ is on sys.path (the script's folder; spawn children inherit it)
+    import synth_patches  # standins/ is on sys.path (the script's folder; spawn children inherit it)
     patch = synth_patches.make_patch(task["family"], task["patch_seed"]) if task["kind"] == "synthetic" else None
     hint = {"distortion": task["program"] in (29, 30) if task["kind"] == "font" else
             patch["distortion"] > 0 if patch else bool(task["params"].get("distortion", False))}
     out_dir = Path(task["out_dir"])
     if task["kind"] in EXTRA_SOURCES:       # a whole instrument in one call (engines render a score at once)
-        ys = source_module(task["kind"]).render_notes(task["params"], task["notes"], SR, DUR, OFF, task["seed"])
+        module = source_module(task["kind"])
+        ys = module.render_notes(task["params"], task["notes"], SR, DUR, OFF, task["seed"])
     records, silent = [], 0
     for k, (pitch, vel) in enumerate(task["notes"]):
         if task["kind"] in EXTRA_SOURCES:
@@ -250,6 +262,8 @@ def render_instrument(task):
             "instrument_family": FAMILIES.index(task["family"]), "instrument_family_str": task["family"],
             "instrument_source": SOURCES.index(task["source"]), "instrument_source_str": task["source"],
         })
+        if task["kind"] in EXTRA_SOURCES and hasattr(module, "note_info"):
+            records[-1]["note_info"] = module.note_info(task["params"], pitch, vel)   # -> dataset_info.json
     return task["instrument_str"], records, silent
 
 
@@ -318,6 +332,10 @@ def main():
         if name not in split_rule:
             sys.exit(f"error: --sources {name}: name lineage '{name}' in --splits, e.g. 'train=...,{name}:0.8;...'")
         module = source_module(name)
+        if name == "sfz":
+            module.use_libraries(args.sfz_libs)
+        if name == "philharmonia":
+            module.use_folder(args.philharmonia_dir)
         missing = module.available()
         if missing:
             sys.exit(f"error: --sources {name}: {missing}")
@@ -352,6 +370,8 @@ def main():
         rng = np.random.default_rng([args.seed, inst["key"], 17])
         off = int(rng.integers(args.pitch_step))
         grid = [(p, v) for p in range(args.pitch_min + off, args.pitch_max + 1, args.pitch_step) for v in velocities]
+        if inst["kind"] in EXTRA_SOURCES and hasattr(source_module(inst["kind"]), "playable"):
+            grid = [(p, v) for p, v in grid if source_module(inst["kind"]).playable(inst["params"], p, v)]
         cap = lineage_caps.get(inst["lineage"], args.max_notes_per_instrument)
         if cap and len(grid) > cap:
             if focus:
@@ -395,6 +415,7 @@ def main():
     by_split = {s: [] for s in split_names}
     for inst in insts:
         recs, silent = results[inst["instrument_str"]]
+        note_infos = {r["note_str"]: r.pop("note_info") for r in recs if "note_info" in r}
         silent_total += silent
         by_split[inst["split"]].extend(recs)
         c = counts[inst["split"]]
@@ -407,6 +428,8 @@ def main():
             "lineage": inst["lineage"], "font": Path(inst["font"]).name if inst["font"] else None,
             "bank": inst["bank"], "program": inst["program"], "preset_name": inst.get("preset_name"),
             "unit": "/".join(str(u) for u in inst["unit"]), "notes": len(recs), "silent_dropped": silent}
+        if note_infos:
+            inst_info[inst["split"]][inst["instrument_str"]]["note_info"] = note_infos
     note_id = 0
     for s in split_names:
         ex = {}
@@ -417,10 +440,16 @@ def main():
         with open(out / s / "examples.json", "w") as f:
             json.dump(ex, f, indent=1)
     info = {
-        "provenance": "rendered proxy data from SoundFonts (not NSynth): tools/render_nsynth.py with tinysoundfont "
-                      "and the synthetic patches of tools/synth_patches.py"
-                      + "".join(f", {name} (tools/source_{name}.py)" for name in filter(None, args.sources.split(","))),
-        "command": "python " + " ".join(sys.argv),
+        "provenance": "rendered proxy data from SoundFonts (not NSynth): standins/render_nsynth.py with tinysoundfont "
+                      "and the synthetic patches of standins/synth_patches.py"
+                      + "".join(f", {name} (standins/source_{name}.py)"
+                                for name in filter(None, args.sources.split(",")))
+                      + "".join(f"; {name}: {source_module(name).provenance()}"
+                                for name in filter(None, args.sources.split(","))
+                                if hasattr(source_module(name), "provenance")),
+        "fetched": sorted(x for name in filter(None, args.sources.split(","))
+                          if hasattr(source_module(name), "fetch_list") for x in source_module(name).fetch_list()),
+        "command": shlex.join(["python", "standins/render_nsynth.py", *sys.argv[1:]]),
         "args": vars(args),
         "fonts": [{"path": p, "lineage": lin, "bytes": os.path.getsize(p)} for p, lin in fonts],
         "split_rule": {"spec": args.splits, "unit": "(lineage, family, GM program) for SoundFonts, (synthetic, family, "
