@@ -4,7 +4,7 @@ measured on the instrument-disjoint validation split (never on test).
     python bench/hw0_ablation.py --train_dir DATA/train --valid_dir DATA/valid --max_train 6000 --epochs 8
 
 Runs hw0/train_cnn.py once per variant (checkpoints go to a scratch folder, not checkpoints/), then writes
-results/hw0/ablation.json and ablation.md with validation top-1/top-3 and the change against the full recipe.
+docs/results/hw0/ablation.json and ablation.md with validation top-1/top-3 and the change against the full recipe.
 """
 import argparse
 import json
@@ -19,7 +19,7 @@ p.add_argument("--valid_dir", required=True)
 p.add_argument("--max_train", type=int, default=6000, help="training notes per run (same subset for every run)")
 p.add_argument("--epochs", type=int, default=8)
 p.add_argument("--scratch_dir", default=str(REPO / ".cache" / "ablation"))
-p.add_argument("--results_dir", default=str(REPO / "results" / "hw0"))
+p.add_argument("--results_dir", default=str(REPO / "docs" / "results" / "hw0"))
 p.add_argument("--only", default="", help="comma list of variant names to run (default: all)")
 p.add_argument("--extra", default="", help="extra arguments for every train_cnn.py run, e.g. '--width 16'")
 args = p.parse_args()

@@ -38,7 +38,7 @@ p.add_argument("--real", default=str(ROOT.parent / "shared" / "realdata" / "nsyn
 p.add_argument("--pitch_window", type=int, default=2, help="stand-in notes within this many semitones of a "
                                                            "genuine note's pitch")
 p.add_argument("--min_velocity", type=int, default=100)
-p.add_argument("--out", default=str(ROOT / "results" / "hw0" / "domain_gap.json"))
+p.add_argument("--out", default=str(ROOT / "docs" / "results" / "hw0" / "domain_gap.json"))
 args = p.parse_args()
 
 DESCRIPTORS = ("fade_1.5s", "fade_2.8s", "peak_s", "silent_release", "centroid_hz", "even_minus_odd_db",

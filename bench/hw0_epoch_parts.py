@@ -3,7 +3,8 @@ utils.read_rows + utils.model_input) vs indexing a float32 array held in memory 
 the model's forward + backward + AdamW step. The three are timed batch by batch, interleaved, so machine load hits all
 of them alike (a whole-epoch A/B on a shared 2-core VM varies by more than 2x between runs).
 
-    python bench/hw0_epoch_parts.py --cache <cache dir>/hw0_logmel_<key>/rows.npy --batches 30 --out results/bench.json
+    python bench/hw0_epoch_parts.py --cache <cache dir>/hw0_logmel_<key>/rows.npy --batches 30 \
+        --out docs/results/bench.json
 """
 import argparse
 import json

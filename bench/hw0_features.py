@@ -26,7 +26,7 @@ p.add_argument("--data_dir", required=True, help="NSynth-format split folder")
 p.add_argument("--n", type=int, default=1024, help="number of notes, taken evenly across the folder")
 p.add_argument("--n_loop", type=int, default=256, help="of those, notes for the (slow) per-file loop and the check")
 p.add_argument("--rounds", type=int, default=3, help="timing rounds; each side's best is reported")
-p.add_argument("--out", default=None, help="merge the figures into this JSON (e.g. results/bench.json)")
+p.add_argument("--out", default=None, help="merge the figures into this JSON (e.g. docs/results/bench.json)")
 args = p.parse_args()
 
 

@@ -1,7 +1,8 @@
 """Task-2 candidates' fit time against the number of training notes, measured at sub-sizes and extrapolated to the
 course's 48,037 (nsynth-subtrain) and 289,205 (nsynth-train) notes.
 
-    python bench/hw0_fit_scale.py --train_dir DATA/train --sizes 4096,8192,16384,32768,65536 --out results/bench.json
+    python bench/hw0_fit_scale.py --train_dir DATA/train --sizes 4096,8192,16384,32768,65536 \
+        --out docs/results/bench.json
 
 The features of --train_dir's notes (train_ml.py's 176 pooled + 59 harmonic ones, through its caches;
 --no_harmonics: the 176 only) are repeated to each size with 5 % jitter of each
@@ -36,7 +37,7 @@ p.add_argument("--sizes", default="4096,8192,16384,32768,65536")
 p.add_argument("--no_harmonics", action="store_true", help="the 176 pooled features only, as train_ml.py's flag")
 p.add_argument("--fit_cap", type=int, default=20000, help="as train_ml.py's --fit_cap")
 p.add_argument("--targets", default="48037,289205")
-p.add_argument("--out", default="results/bench.json")
+p.add_argument("--out", default="docs/results/bench.json")
 args = p.parse_args()
 
 # the candidates exactly as hw0/train_ml.py builds them (seed 0)

@@ -28,7 +28,7 @@ p.add_argument("--real", default=str(ROOT.parent / "shared" / "realdata" / "nsyn
                help="NSynth-format folder of genuine notes, scored only")
 p.add_argument("--tta_semitones", default="-1,1", help="pitch shifts (resampling) averaged with the note itself")
 p.add_argument("--gains_db", default="-12,-6,6", help="level changes to score each checkpoint at")
-p.add_argument("--out", default=str(ROOT / "results" / "hw0" / "genuine_probe.json"))
+p.add_argument("--out", default=str(ROOT / "docs" / "results" / "hw0" / "genuine_probe.json"))
 args = p.parse_args()
 
 t0 = time.time()

@@ -29,7 +29,7 @@ p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDes
 p.add_argument("--data_dir", required=True, help="NSynth-format split folder to draw notes from")
 p.add_argument("--n", type=int, default=4096)
 p.add_argument("--checkpoint", default=str(REPO / "checkpoints" / "hw0" / "cnn_log.pt"))
-p.add_argument("--out", default=None, help="merge the figures into this JSON (e.g. results/bench.json)")
+p.add_argument("--out", default=None, help="merge the figures into this JSON (e.g. docs/results/bench.json)")
 args = p.parse_args()
 
 paths, labels = utils.list_nsynth(args.data_dir)

@@ -35,7 +35,7 @@ p.add_argument("--budget_s", type=float, default=0, help="training seconds (defa
 p.add_argument("--n_channels", type=int, default=128)
 p.add_argument("--max_train", type=int, default=0)
 p.add_argument("--seed", type=int, default=0)
-p.add_argument("--out", default=str(REPO / "results" / "hw0" / "reference.json"))
+p.add_argument("--out", default=str(REPO / "docs" / "results" / "hw0" / "reference.json"))
 args = p.parse_args()
 
 ours = json.loads(Path(args.ours).read_text())

@@ -2,7 +2,7 @@
 previous load-everything path (git revision --baseline) where it fits in memory.
 
     python bench/hw0_scale.py --source /work/data/nsynth_proxy --work /work/data/scale \
-        --sizes 4096,16384,289205 --baseline_max 16384 --out results/bench.json
+        --sizes 4096,16384,289205 --baseline_max 16384 --out docs/results/bench.json
 
 NSynth-format training folders of N notes are built cheaply: the source's training notes reused under distinct
 note_str names through symlinks, with a valid examples.json (289,205 names = the full nsynth-train). Validation is
@@ -38,13 +38,14 @@ p.add_argument("--sizes", default="4096,16384,65536,289205")
 p.add_argument("--stages", default="cnn_data,cnn_epoch,ml_data,ml_harm,ml_fit,inf_cnn,inf_ml")
 p.add_argument("--plan", default="", help="stages for particular sizes, e.g. '289205:cnn_data,cnn_epoch;65536:ml_fit' "
                                          "(sizes not named run --stages)")
-p.add_argument("--baseline", default="a788ba1", help="git revision of the load-everything path to compare with")
+p.add_argument("--baseline", default=None, help="git revision of an earlier load-everything hw0/ to compare with "
+                                               "(docs/hw0_scale.md names the one measured); without it, streamed only")
 p.add_argument("--baseline_max", type=int, default=16384, help="largest N the baseline is run at (it holds the "
                                                                "split in memory: ~10 GB at 16,384 notes)")
 p.add_argument("--repeat", type=int, default=1, help="run each stage this often, the sides alternating every run; "
                                                  "the median run (by wall time) is kept, every run's figure beside it")
 p.add_argument("--code", default=str(ROOT / "hw0"), help="hw0 folder to measure (default: this checkout's)")
-p.add_argument("--out", default="results/bench.json")
+p.add_argument("--out", default="docs/results/bench.json")
 p.add_argument("--table", action="store_true", help="only print the table of the figures already in --out")
 args = p.parse_args()
 
@@ -144,7 +145,8 @@ results.update(command="python " + " ".join([os.path.relpath(sys.argv[0])] + sys
 valid = Path(args.source) / "valid"
 for n in sizes:
     split = build_folder(n)
-    sides = [("streamed", Path(args.code))] + ([("baseline", baseline_code())] if n <= args.baseline_max else [])
+    with_baseline = args.baseline and n <= args.baseline_max
+    sides = [("streamed", Path(args.code))] + ([("baseline", baseline_code())] if with_baseline else [])
     for stage in plan.get(n, stages):
         runs = {side: [] for side, _ in sides}
         for side, code in sides * args.repeat:      # the sides alternate run by run: both see the same machine load

@@ -8,7 +8,7 @@ Why: validation on one held-out SoundFont lineage said 0.67 top-1 while genuine 
 the plain recipe over every augmentation. A recipe that generalises to an unseen *source* (a sample library, a synth
 engine, a physical-model toolkit) is what real NSynth asks for, so:
   leave-one-source-out (LOSO)  the training split's notes are grouped by source lineage (dataset_info.json, written
-                               by tools/render_nsynth.py: fluid, opl3, synthetic, stk, zyn, ...). For each group g a
+                               by standins/render_nsynth.py: fluid, opl3, synthetic, stk, zyn, ...). For each group g a
                                model is trained on the other groups and scored on g after the LAST epoch (no epoch is
                                picked on g). Reported: every group, the mean, and the worst group.
   genuine                      one model trained on the whole training split (epoch picked on the proxy valid split,
@@ -61,7 +61,7 @@ p.add_argument("--loso_args", default="", help="extra training arguments for the
                                              "--loso_notes a cheaper screen, e.g. \"--epochs 3\" (default: the "
                                              "recipe's own budget, 8 or more full trainings per recipe)")
 p.add_argument("--seed", type=int, default=0)
-p.add_argument("--out", default=str(ROOT / "results" / "hw0" / "selection.json"))
+p.add_argument("--out", default=str(ROOT / "docs" / "results" / "hw0" / "selection.json"))
 p.add_argument("--fresh", action="store_true", help="rerun recipes already in --out")
 args = p.parse_args()
 
@@ -77,7 +77,8 @@ def lineage_of_notes(split):
     """note_str -> source lineage, from dataset_info.json (instrument_str -> lineage) one level above the split."""
     info_file = data / "dataset_info.json"
     if not info_file.is_file():
-        utils.die(f"{info_file} not found; LOSO needs the lineage of every instrument (render with tools/render_nsynth.py)")
+        utils.die(f"{info_file} not found; LOSO needs the lineage of every instrument "
+                  "(render with standins/render_nsynth.py)")
     instruments = json.loads(info_file.read_text())["instruments"][split]
     meta = json.loads((data / split / "examples.json").read_text())
     lineage = {}

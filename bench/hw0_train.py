@@ -1,13 +1,14 @@
 """CNN training throughput (clips/s): our data path vs a straightforward per-item librosa Dataset + DataLoader.
 
-    python bench/hw0_train.py --data_dir DATA/nsynth-valid --n 512 [--epochs 2 --workers 2 --out results/bench.json]
+    python bench/hw0_train.py --data_dir DATA/nsynth-valid --n 512 [--epochs 2 --workers 2 \
+        --out docs/results/bench.json]
 
 Both feed the same NoteCNN (hw0/model.py, train_cnn.py's default size) with the same optimiser and batch size, on the
 first --n notes of an NSynth-format folder, for --epochs passes (at most --max_steps steps each):
 - ours (hw0/train_cnn.py's data path): decode once with soundfile (threads) and log-mel once with torch.stft + mel
   filters (what train_cnn.py caches on disk), then every epoch batches come from the in-memory tensor, augmented in
-  the log-mel domain (gain, EQ, noise, reverb tail, onset shift, spectral shift: hw0/utils.py's augment, as train_cnn.py uses it),
-  SpecAugment masks and mixup;
+  the log-mel domain (gain, EQ, noise, reverb tail, onset shift, spectral shift: hw0/augment.py, as train_cnn.py
+  uses it), SpecAugment masks and mixup;
 - per-item: a torch Dataset whose __getitem__ runs librosa.load + librosa.feature.melspectrogram on one file, every
   epoch, through a DataLoader with --workers worker processes; no augmentation (it would only add to its cost).
 Printed: clips/s of each (steady-state training loop), ours also end to end with its one-time decode + log-mel
@@ -28,6 +29,7 @@ import torch.nn.functional as F
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "hw0"))
+import augment  # noqa: E402
 import utils  # noqa: E402
 from model import NoteCNN  # noqa: E402
 
@@ -44,7 +46,7 @@ p.add_argument("--n_mels", type=int, default=64)
 p.add_argument("--n_fft", type=int, default=1024)
 p.add_argument("--hop_length", type=int, default=512)
 p.add_argument("--seed", type=int, default=0)
-p.add_argument("--out", default=None, help="merge the figures into this JSON (e.g. results/bench.json)")
+p.add_argument("--out", default=None, help="merge the figures into this JSON (e.g. docs/results/bench.json)")
 args = p.parse_args()
 
 torch.manual_seed(args.seed)
@@ -94,7 +96,8 @@ for epoch in range(epochs):
     perm = torch.randperm(n)
     for i in range(0, n, args.batch_size):
         idx = perm[i:i + args.batch_size]
-        xb = utils.spec_mask(utils.model_input(utils.augment(logmel[idx], ALL_KINDS, mel_cfg), True, norm_mean, norm_std))
+        augmented = augment.augment(logmel[idx], ALL_KINDS, mel_cfg)
+        xb = augment.spec_mask(utils.model_input(augmented, True, norm_mean, norm_std))
         target = F.one_hot(ours_y[idx], len(utils.FAMILIES)).float()
         lam, j = float(torch.distributions.Beta(0.2, 0.2).sample()), torch.randperm(len(xb))
         step(model, opt, lam * xb + (1 - lam) * xb[j], lam * target + (1 - lam) * target[j])

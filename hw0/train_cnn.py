@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+import augment
 import utils
 from model import NoteCNN, load_checkpoint
 
@@ -86,12 +87,12 @@ resume_path = Path(args.cache_dir) / f"resume_{name}.pt"
 results_dir = Path(args.results_dir)
 if ckpt_path.exists() and not args.overwrite and not (args.resume and resume_path.is_file()):
     utils.die(f"{utils.shown_path(ckpt_path)} exists (the checkpoint you hand in?); pass --overwrite to replace it "
-              f"and its results, or --name NAME to write {utils.shown_path(ckpt_path.with_name('NAME.pt'))} "
-              f"(inference.py --checkpoint takes it)")
+              f"and its results, or --name NAME for a trial run (writes "
+              f"{utils.shown_path(ckpt_path.with_name('NAME.pt'))}; inference.py --checkpoint runs it)")
 kinds = [k for k in args.augment.split(",") if k]
-if set(kinds) - set(utils.AUGMENT_KINDS):
-    utils.die(f"--augment: unknown kind(s) {sorted(set(kinds) - set(utils.AUGMENT_KINDS))}; choose from "
-              f"{','.join(utils.AUGMENT_KINDS)}")
+if set(kinds) - set(augment.AUGMENT_KINDS):
+    utils.die(f"--augment: unknown kind(s) {sorted(set(kinds) - set(augment.AUGMENT_KINDS))}; choose from "
+              f"{','.join(augment.AUGMENT_KINDS)}")
 if not 0 <= args.augment_p <= 1:
     utils.die(f"--augment_p {args.augment_p} is not a probability; use a value in 0-1")
 if not 0 <= args.rfn <= 1:
@@ -117,10 +118,10 @@ train_pitches = torch.as_tensor(utils.note_pitches(train["paths"], utils.UNALIGN
                                 else np.zeros(len(train_y)))         # MIDI pitch per note, for --pitch_channel
 valid_pitches = utils.note_pitches(valid["paths"], utils.UNALIGNED) if pitch_ref else None
 train_groups = torch.zeros(len(train_y), dtype=torch.long)     # source group per note, for mixstyle / famix
-if set(kinds) & set(utils.CROSS_NOTE_KINDS):
-    group_ids, group_names = utils.source_groups(train["paths"], args.train_dir)
+if set(kinds) & set(augment.CROSS_NOTE_KINDS):
+    group_ids, group_names = augment.source_groups(train["paths"], args.train_dir)
     train_groups = torch.as_tensor(group_ids[keep])
-    print(f"source groups for {'/'.join(k for k in kinds if k in utils.CROSS_NOTE_KINDS)}: {len(group_names)} ("
+    print(f"source groups for {'/'.join(k for k in kinds if k in augment.CROSS_NOTE_KINDS)}: {len(group_names)} ("
           + ", ".join(group_names[:6]) + (", ..." if len(group_names) > 6 else "") + ")")
 valid_y = valid["labels"]
 n_frames = utils.read_rows(train["file"], train_rows[:1]).shape[-1]
@@ -209,10 +210,10 @@ for epoch in range(start_epoch, args.epochs):
     for xb, yb, gb, pb in tqdm(batches(epoch_batches(perm)), desc=f"epoch {epoch + 1}/{args.epochs}",
                                leave=False, unit="batch"):
         if kinds:
-            xb, pb = utils.augment(xb, kinds, mel_cfg, labels=yb, groups=gb, p=args.augment_p, pitches=pb)
+            xb, pb = augment.augment(xb, kinds, mel_cfg, labels=yb, groups=gb, p=args.augment_p, pitches=pb)
         xb = utils.model_input(xb, not args.no_log, norm_mean, norm_std, args.peak_norm, pb, mel_cfg, pitch_ref)
         if args.specaugment:
-            xb = utils.spec_mask(xb)
+            xb = augment.spec_mask(xb)
         target = F.one_hot(yb, len(utils.FAMILIES)).float()
         if args.mixup > 0:
             lam = float(torch.distributions.Beta(args.mixup, args.mixup).sample())
@@ -298,6 +299,7 @@ if args.test_dir:
                                  f"{model_label}, test split: top-1 {test['top1']:.3f}, top-3 {test['top3']:.3f}")
 utils.write_json(results_dir / f"{name}.json", dict(
     name=name, task="task3", model=f"NoteCNN (short-chunk-style CNN, {args.n_blocks} conv blocks, width {args.width})",
+    checkpoint=utils.shown_path(ckpt_path), checkpoint_sha256=utils.file_sha256(ckpt_path),
     command=utils.command_line(), seed=args.seed, class_names=utils.FAMILIES, log_input=not args.no_log,
     data=dict(train_dir=args.train_dir, valid_dir=args.valid_dir, test_dir=args.test_dir,
               provenance=utils.read_provenance(args.train_dir), n_train=len(train_y), n_valid=int(len(valid_y))),

@@ -59,8 +59,8 @@ CANDIDATES = {
 ckpt_path = Path(args.checkpoint_dir) / f"{args.name}.joblib"
 if ckpt_path.exists() and not args.overwrite:
     utils.die(f"{utils.shown_path(ckpt_path)} exists (the checkpoint you hand in?); pass --overwrite to replace it "
-              f"and its results, or --name NAME to write {utils.shown_path(ckpt_path.with_name('NAME.joblib'))} "
-              f"(inference.py --model ml --checkpoint takes it)")
+              f"and its results, or --name NAME for a trial run (writes "
+              f"{utils.shown_path(ckpt_path.with_name('NAME.joblib'))}; inference.py --checkpoint runs it)")
 names = [m for m in args.models.split(",") if m]
 unknown = [m for m in names if m not in CANDIDATES]
 if unknown:
@@ -127,7 +127,8 @@ if args.test_dir:
         utils.save_confusion_png(test["confusion_matrix"], results_dir / f"{args.name}_confusion.png",
                                  f"Task 2 {best.replace('_', ' ')}, test split: top-1 {test['top1']:.3f}, top-3 {test['top3']:.3f}")
 utils.write_json(results_dir / f"{args.name}.json", dict(
-    name=args.name, task="task2", model=best, command=utils.command_line(), seed=args.seed,
+    name=args.name, task="task2", model=best, checkpoint=utils.shown_path(ckpt_path),
+    checkpoint_sha256=utils.file_sha256(ckpt_path), command=utils.command_line(), seed=args.seed,
     class_names=utils.FAMILIES, candidates=candidates, train_time_s=round(train_time, 1),
     features=f"{X_train.shape[1]} features: MFCC {cfg['n_mfcc']} + delta + delta-delta, spectral centroid, "
              f"bandwidth, roll-off, flatness, contrast (7), chroma (12), ZCR, RMS (mean and std over time) + 6 "

@@ -5,7 +5,9 @@ what it shows.
     python hw0/visualize_mel.py --data_dir DATA/nsynth-test --families guitar,organ,vocal --pitches 48,60,72
 
 Without flags it picks the three families with the most notes and the three pitches they all have nearest to
-C2, C4 and C6 (MIDI 36, 60, 84), one note each (velocity closest to 100). Writes mel_grid.png and mel_grid.txt into --out_dir.
+C2, C4 and C6 (MIDI 36, 60, 84), one note each (velocity closest to 100). Writes mel_grid.png, mel_grid.txt and
+mel_grid.json into --out_dir (default runs/hw0/mel_grid/<data name>; the shipped figure is written only with
+--out_dir results/hw0).
 """
 import argparse
 from collections import defaultdict
@@ -29,8 +31,11 @@ p.add_argument("--pitches", default=None, help="three comma-separated MIDI pitch
 p.add_argument("--n_fft", type=int, default=2048)
 p.add_argument("--hop_length", type=int, default=512)
 p.add_argument("--n_mels", type=int, default=128)
-p.add_argument("--out_dir", default=None, help="default results/hw0 in the repository (results/hw0/demo for the "
-                                               "demo set, so the shipped figure stays)")
+p.add_argument("--out_dir", default=None, help="default runs/hw0/mel_grid/<data name> in the repository (the data "
+                                               "folder's name, or demo)")
+p.add_argument("--provenance", default=None, help="what the data is, recorded in mel_grid.json, for a folder without "
+                                                  "dataset_info.json (e.g. 'genuine NSynth notes ...'); given, it "
+                                                  "overrides dataset_info.json")
 args = p.parse_args()
 
 data_dir = Path(args.data_dir) if args.data_dir else utils.DEMO_DIR
@@ -115,7 +120,7 @@ for i, fam in enumerate(families):
 fig.colorbar(img, ax=axes, format="%+2.0f dB", label="power (dB re. each note's maximum)")
 fig.suptitle(f"Mel-spectrograms (n_fft {args.n_fft}, hop {args.hop_length}, {args.n_mels} mels, power in dB) "
              f"from {data_dir.parent.name}/{data_dir.name}")
-out_dir = Path(args.out_dir or utils.REPO / "results" / "hw0" / ("" if args.data_dir else "demo"))
+out_dir = Path(args.out_dir) if args.out_dir else utils.REPO / "runs" / "hw0" / "mel_grid" / utils.data_name(data_dir)
 out_dir.mkdir(parents=True, exist_ok=True)
 fig.savefig(out_dir / "mel_grid.png", dpi=110)
 plt.close(fig)
@@ -151,7 +156,7 @@ text = "\n".join(lines)
 print(text)
 (out_dir / "mel_grid.txt").write_text(text + "\n")
 utils.write_json(out_dir / "mel_grid.json", dict(
-    data_dir=str(data_dir), provenance=utils.read_provenance(data_dir), families=families,
+    data_dir=str(data_dir), provenance=args.provenance or utils.read_provenance(data_dir), families=families,
     pitches={f: rows[f] for f in families}, files=[p.name for row in grid for p in row], n_fft=args.n_fft, hop_length=args.hop_length, n_mels=args.n_mels,
     command=utils.command_line(), figure="mel_grid.png", text="mel_grid.txt"))
 print(f"wrote {utils.shown_path(out_dir / 'mel_grid.png')}, mel_grid.txt and mel_grid.json")

@@ -1,6 +1,8 @@
 """Shared HW0 fixtures: tiny NSynth-format folders (examples.json + audio/*.wav, 16 kHz 16-bit mono, 4 s) whose
 notes come from simple per-family recipes (harmonic series, envelopes, noise), so a model can learn them in seconds."""
+import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -63,13 +65,33 @@ def make_nsynth(split_dir, families=FAMILIES, pitches=(48, 60, 72), velocities=(
     return list(meta)
 
 
-def run_script(*args, check=True, timeout=600):
-    """Run a repository script through its CLI from the repository root; returns the CompletedProcess."""
-    proc = subprocess.run([sys.executable, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+def run_script(*args, check=True, timeout=600, cwd=ROOT):
+    """Run a repository script through its CLI from the repository root (or cwd, e.g. a copy made by copy_hw0);
+    returns the CompletedProcess."""
+    proc = subprocess.run([sys.executable, *map(str, args)], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"{args} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc
+
+
+def copy_hw0(dst, checkpoints=None):
+    """The repository's HW0 part copied to dst the way a hand-in holds it: dst/hw0/ (code and demo notes),
+    dst/checkpoints/hw0/ and dst/results/, so that a script run there finds dst as its repository. checkpoints:
+    {file name in the copy: shipped file name}; default: every shipped checkpoint under its own name. -> dst"""
+    shipped = ROOT / "checkpoints" / "hw0"
+    shutil.copytree(ROOT / "hw0", dst / "hw0", ignore=shutil.ignore_patterns("__pycache__"))
+    (dst / "checkpoints" / "hw0").mkdir(parents=True)
+    for name, src in (checkpoints or {f.name: f.name for f in shipped.iterdir() if f.is_file()}).items():
+        shutil.copy(shipped / src, dst / "checkpoints" / "hw0" / name)
+    shutil.copytree(ROOT / "results", dst / "results")
+    return dst
+
+
+def tree_state(*folders):
+    """{file: sha256} of every file under the folders: equal before and after a run that wrote nothing there."""
+    return {str(f): hashlib.sha256(f.read_bytes()).hexdigest()
+            for d in folders for f in sorted(Path(d).rglob("*")) if f.is_file()}
 
 
 @pytest.fixture(scope="session")

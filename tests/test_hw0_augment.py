@@ -1,9 +1,10 @@
-"""HW0 domain-randomisation augmentations (hw0/utils.py augment: bands, mixstyle, famix, resample, tilt, decay) on real log-mel
+"""HW0 domain-randomisation augmentations (hw0/augment.py: bands, mixstyle, famix, resample, tilt, decay) on real log-mel
 tensors, the source groups they pair notes by, and train_cnn.py running with them."""
 import csv
 import json
 import math
 import shutil
+import sys
 
 import librosa
 import numpy as np
@@ -11,8 +12,11 @@ import pytest
 import soundfile as sf
 import torch
 
-from conftest import FAMILIES, make_nsynth, note_audio, run_script
-from hw0 import utils
+from conftest import FAMILIES, ROOT, make_nsynth, note_audio, run_script
+
+sys.path.insert(0, str(ROOT / "hw0"))      # as train_cnn.py imports them
+import augment  # noqa: E402
+import utils  # noqa: E402
 
 MEL = dict(utils.MEL_DEFAULTS, n_fft=1024, hop_length=512, n_mels=64)
 DB = math.log(10) / 10                      # dB -> natural-log power
@@ -42,28 +46,28 @@ def tone(bins, M=64, T=126, floor=-20.0):
 def test_new_kinds_keep_shape_dtype_and_finite_values(batch, kind):
     x, labels, groups = batch
     torch.manual_seed(0)
-    out = utils.augment(x, [kind], MEL, labels=labels, groups=groups, p=1.0)
+    out = augment.augment(x, [kind], MEL, labels=labels, groups=groups, p=1.0)
     assert out.shape == x.shape and out.dtype == torch.float32 and torch.isfinite(out).all()
     assert (out - x).abs().amax() > 0.1                     # it did something
-    assert utils.augment(x, [kind], MEL, labels=labels, groups=groups, p=0.0).equal(x)   # p = 0: untouched
-    out16 = utils.augment(x.half(), [kind], MEL, labels=labels, groups=groups)           # the cache's float16
+    assert augment.augment(x, [kind], MEL, labels=labels, groups=groups, p=0.0).equal(x)   # p = 0: untouched
+    out16 = augment.augment(x.half(), [kind], MEL, labels=labels, groups=groups)           # the cache's float16
     assert out16.dtype == torch.float32 and torch.isfinite(out16).all()
 
 
 def test_bands_is_a_piecewise_gain_within_6_db():
     torch.manual_seed(1)
     x = torch.full((64, 64, 126), -5.0)
-    gain_db = (utils.augment(x, ["bands"], MEL, p=1.0) - x) / DB
+    gain_db = (augment.augment(x, ["bands"], MEL, p=1.0) - x) / DB
     assert (gain_db - gain_db[:, :, :1]).abs().amax() < 1e-4          # the same gain in every frame
     curve = gain_db[:, :, 0]
     assert curve.abs().amax() <= 6 + 1e-3 and (curve.abs().amax(1) > 0.1).all()
     # step or linear between at most 6 band centres: few kinks, unlike a smooth curve or noise (62 per note)
     kinks = (curve.diff(n=2, dim=1).abs() > 1e-3).sum(1)
     assert kinks.max() <= 12
-    step = utils.band_eq_db(200, 64, variant="step")
+    step = augment.band_eq_db(200, 64, variant="step")
     runs = 1 + (step.diff(dim=1).abs() > 0).sum(1)
     assert runs.max() <= 6 and runs.float().mean() > 3 and step.abs().max() <= 6
-    linear = utils.band_eq_db(200, 64, variant="linear")
+    linear = augment.band_eq_db(200, 64, variant="linear")
     assert (1 + (linear.diff(dim=1).abs() > 1e-6).sum(1)).float().mean() > 20   # ramps, not a few steps
     assert (linear.diff(n=2, dim=1).abs() > 1e-4).sum(1).max() <= 12 and linear.abs().max() <= 6
 
@@ -75,7 +79,7 @@ def test_tilt_is_a_straight_line_over_octaves_on_the_sounding_note_only():
     x = shape[None, :, None].repeat(32, 1, 126)
     x[:, :, 100:] = SILENCE                                           # the note ends in digital silence
     torch.manual_seed(2)
-    out = utils.augment(x, ["tilt"], MEL, p=1.0)
+    out = augment.augment(x, ["tilt"], MEL, p=1.0)
     assert out[:, :, 100:].equal(x[:, :, 100:])                       # no gain on silence
     gain_db = ((out - x) / DB)[:, :, :100]
     assert (gain_db - gain_db[:, :, :1]).abs().amax() < 1e-4          # the same in every sounding frame
@@ -90,7 +94,7 @@ def test_decay_fades_the_held_note_and_silences_the_release():
     t = np.arange(126) * MEL["hop_length"] / MEL["sr"]
     x = torch.full((32, 64, 126), -5.0)
     torch.manual_seed(6)
-    out = utils.augment(x, ["decay"], MEL, p=1.0)
+    out = augment.augment(x, ["decay"], MEL, p=1.0)
     for note in out:
         silent = (note == SILENCE).all(0).numpy()
         cut = int(np.argmax(silent))                                  # the release from here on is silence
@@ -103,14 +107,14 @@ def test_decay_fades_the_held_note_and_silences_the_release():
         # a straight line over the 3 s hold, flat after it
         assert np.allclose(fade[held], fade[held][-1] * t[:cut][held] / t[:cut][held][-1], atol=0.2)
         assert np.allclose(fade[~held], fade.min(), atol=1e-3)
-    assert utils.augment(x, ["decay"], MEL, p=0.0).equal(x)
+    assert augment.augment(x, ["decay"], MEL, p=0.0).equal(x)
 
 
 def test_mixstyle_mixes_per_bin_stats_of_two_notes_and_keeps_labels(batch):
     x, labels, _ = batch
     pair, pair_labels = x[[0, 6]], labels[[0, 6]].clone()        # bass and organ, one source group each
     torch.manual_seed(3)
-    out = utils.augment(pair, ["mixstyle"], MEL, labels=pair_labels, groups=torch.tensor([0, 1]), p=1.0)
+    out = augment.augment(pair, ["mixstyle"], MEL, labels=pair_labels, groups=torch.tensor([0, 1]), p=1.0)
     assert pair_labels.equal(labels[[0, 6]])
     mu, sd = pair.mean(2), pair.std(2, unbiased=False)
     mu_out, sd_out = out.mean(2), out.std(2, unbiased=False)
@@ -142,13 +146,13 @@ def test_augmented_notes_stay_within_12_db_of_their_own_range(batch):
     x = torch.cat([still, wide])
     for seed in range(10):
         torch.manual_seed(seed)
-        out = utils.augment(x, ["mixstyle"], MEL, groups=torch.tensor([0, 1]), p=1.0)
+        out = augment.augment(x, ["mixstyle"], MEL, groups=torch.tensor([0, 1]), p=1.0)
         assert (out.amax(dim=(1, 2)) <= x.amax(dim=(1, 2)) + 12 * DB + 1e-4).all()
         assert (out.amin(dim=(1, 2)) >= x.amin(dim=(1, 2)) - 12 * DB - 1e-4).all()
     assert (out[0] - still[0]).abs().amax() > 1                      # still restyled, just bounded
     x, labels, groups = batch
     torch.manual_seed(0)
-    out = utils.augment(x, NEW_KINDS + ["gain"], MEL, labels=labels, groups=groups, p=1.0)
+    out = augment.augment(x, NEW_KINDS + ["gain"], MEL, labels=labels, groups=groups, p=1.0)
     assert (out.amax(dim=(1, 2)) <= x.amax(dim=(1, 2)) + 12 * DB + 1e-4).all()
     assert torch.isfinite(utils.model_input(out, False, torch.zeros(64), torch.ones(64))).all()
 
@@ -157,13 +161,13 @@ def test_partners_come_from_another_group_where_there_is_one():
     torch.manual_seed(4)
     groups, labels = torch.tensor([0, 0, 0, 1, 1, 2, 2, 2]), torch.tensor([3, 3, 5, 3, 5, 5, 7, 7])
     for _ in range(20):
-        partner, found = utils.pick_partners(groups)
+        partner, found = augment.pick_partners(groups)
         assert found.all() and (groups[partner] != groups).all()
-        partner, found = utils.pick_partners(groups, same=labels)
+        partner, found = augment.pick_partners(groups, same=labels)
         assert (labels[partner] == labels).all() and found.all() and (partner != torch.arange(8)).all()
         assert (groups[partner] != groups)[:6].all()            # a same-family partner in another group exists
         assert partner[6:].tolist() == [7, 6]                    # family 7 lives in group 2 only: same group then
-    partner, found = utils.pick_partners(torch.tensor([0, 0]), same=torch.tensor([1, 2]))
+    partner, found = augment.pick_partners(torch.tensor([0, 0]), same=torch.tensor([1, 2]))
     assert not found.any() and partner.tolist() == [0, 1]       # no partner: the note itself
 
 
@@ -174,7 +178,7 @@ def test_famix_adds_a_same_family_note_from_another_group_never_itself():
     seen_for_0 = set()
     torch.manual_seed(5)
     for _ in range(20):
-        out = utils.augment(x, ["famix"], MEL, labels=labels, groups=groups, p=1.0)
+        out = augment.augment(x, ["famix"], MEL, labels=labels, groups=groups, p=1.0)
         for i in range(6):
             bright = [j for j, b in enumerate(bins) if out[i, b, 0] > -19]
             assert out[i, bins[i], 0] >= 0 and i in bright            # its own note is kept
@@ -223,18 +227,18 @@ def test_source_groups_from_dataset_info_then_examples_json_then_instrument(tmp_
     for k in meta:
         meta[k]["instrument_source"] = 2 if k.startswith("organ") else 0
     (split / "examples.json").write_text(json.dumps(meta))
-    ids, group_names = utils.source_groups(paths, split)
+    ids, group_names = augment.source_groups(paths, split)
     assert [group_names[i] for i in ids] == ["instrument_source 0"] * 2 + ["instrument_source 2"] * 2 + \
         ["instrument bass_acoustic_001"]
     # 2. the renderer's dataset_info.json one level above the split: lineages
     write_info(tmp_path / "data", {"bass_acoustic_000": "fluid", "organ_acoustic_000": "opl3",
                                    "bass_acoustic_001": "opl3"})
-    ids, group_names = utils.source_groups(paths, split / "audio")
+    ids, group_names = augment.source_groups(paths, split / "audio")
     assert group_names == ["lineage fluid", "lineage opl3"] and ids.tolist() == [0, 0, 1, 1, 1]
     # 3. neither: the instrument
     (tmp_path / "data" / "dataset_info.json").unlink()
     (split / "examples.json").unlink()
-    ids, group_names = utils.source_groups(paths, split)
+    ids, group_names = augment.source_groups(paths, split)
     assert group_names == ["instrument bass_acoustic_000", "instrument bass_acoustic_001",
                            "instrument organ_acoustic_000"] and ids.tolist() == [0, 0, 2, 2, 1]
 
@@ -358,19 +362,19 @@ def test_resample_augmentation_reports_the_moved_pitch_and_alignment_undoes_it()
     x = utils.log_mel(audio, MEL)
     pitches = torch.tensor([45, 50, 55, 60])
     torch.manual_seed(3)
-    out, moved = utils.augment(x, ["resample"], MEL, p=1.0, pitches=pitches)
+    out, moved = augment.augment(x, ["resample"], MEL, p=1.0, pitches=pitches)
     shift = moved - pitches
     assert ((shift.abs() >= 1) & (shift.abs() <= 12)).all()        # every note moved by 1-12 semitones
     before = utils.pitch_aligned(x, pitches, MEL, 72)[:, :, 5:30].mean(2).argmax(1)
     after = utils.pitch_aligned(out, moved, MEL, 72)[:, :, 5:30].mean(2).argmax(1)
     assert (before - after).abs().max() <= 1
-    assert utils.augment(x, ["bands"], MEL, p=1.0, pitches=pitches)[1].equal(pitches.float())   # others keep it
+    assert augment.augment(x, ["bands"], MEL, p=1.0, pitches=pitches)[1].equal(pitches.float())   # others keep it
 
 
 def test_spec_mask_masks_the_same_bins_and_frames_in_both_channels():
     torch.manual_seed(0)
     x = torch.randn(32, 2, 64, 126) + 5.0                         # nothing is exactly 0 before masking
-    masked = utils.spec_mask(x) == 0
+    masked = augment.spec_mask(x) == 0
     assert masked[:, 0].equal(masked[:, 1]) and masked.any()
     assert (masked[:, 0].all(2).sum(1) <= 8).all() and (masked[:, 0].all(1).sum(1) <= 16).all()
 

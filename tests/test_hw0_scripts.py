@@ -1,6 +1,7 @@
 """Every HW0 script end to end through its CLI on tiny NSynth-format folders: Task 1 figure, Task 2 and Task 3
 train / save / reload / score, and inference numbers equal to sklearn's on the same predictions."""
 import csv
+import hashlib
 import json
 import re
 
@@ -11,6 +12,10 @@ import torch
 from sklearn.metrics import top_k_accuracy_score
 
 from conftest import FAMILIES, ROOT, make_nsynth, run_script
+
+
+def sha256(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def printed(metric, text):
@@ -63,6 +68,7 @@ def test_train_ml_then_inference(nsynth_root, tmp_path):
     assert len(bundle["feature_names"]) == bundle["pipeline"].n_features_in_ == 176 + 59
     assert bundle["harmonic_config"]["n_harmonics"] == 24
     summary = json.loads((res / "ml.json").read_text())
+    assert summary["checkpoint"] == str(ck / "ml.joblib") and summary["checkpoint_sha256"] == sha256(ck / "ml.joblib")
     assert set(summary["candidates"]) == {"svm", "random_forest", "knn", "boosted_trees"}
     best = max(summary["candidates"].values(), key=lambda c: c["val_top1"])
     assert summary["val"]["top1"] == best["val_top1"]         # selection by validation
@@ -77,6 +83,7 @@ def test_train_ml_then_inference(nsynth_root, tmp_path):
 
     inf = run_script("hw0/inference.py", "--test_dir", nsynth_root / "nsynth-test", "--model", "ml",
                      "--checkpoint", ck / "ml.joblib", "--out_dir", tmp_path / "inf")
+    assert json.loads((tmp_path / "inf" / "inference_ml.json").read_text())["checkpoint_sha256"] == sha256(ck / "ml.joblib")
     rows, scores, y = csv_scores(tmp_path / "inf" / "predictions_ml.csv")
     assert len(rows) == 20
     assert printed("top-1", inf.stdout) == pytest.approx(top_k_accuracy_score(y, scores, k=1, labels=range(11)), abs=1e-4)
@@ -106,6 +113,7 @@ def test_train_cnn_then_inference(nsynth_root, tmp_path, no_log):
     assert ckpt["log_input"] is (not no_log) and ckpt["class_names"] == FAMILIES
     assert ckpt["norm_mean"].shape == (64,) and ckpt["mel"]["n_mels"] == 64
     summary = json.loads((res / f"{name}.json").read_text())
+    assert summary["checkpoint_sha256"] == sha256(ck / f"{name}.pt")            # the best epoch's file, as saved
     assert len(summary["history"]) == 12 and summary["log_input"] is (not no_log)
     assert summary["val"]["top1"] == max(h["val_top1"] for h in summary["history"])   # best epoch by validation
     assert summary["best_epoch"] == ckpt["epoch"]
@@ -116,6 +124,8 @@ def test_train_cnn_then_inference(nsynth_root, tmp_path, no_log):
 
     inf = run_script("hw0/inference.py", "--test_dir", nsynth_root / "nsynth-test", "--checkpoint",
                      ck / f"{name}.pt", "--out_dir", tmp_path / "inf")
+    assert json.loads((tmp_path / "inf" / f"inference_{name}.json").read_text())["checkpoint_sha256"] == \
+        summary["checkpoint_sha256"]
     rows, scores, y = csv_scores(tmp_path / "inf" / f"predictions_{name}.csv")
     assert printed("top-1", inf.stdout) == pytest.approx(top_k_accuracy_score(y, scores, k=1, labels=range(11)), abs=1e-4)
     assert printed("top-3", inf.stdout) == pytest.approx(top_k_accuracy_score(y, scores, k=3, labels=range(11)), abs=1e-4)

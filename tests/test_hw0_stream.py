@@ -1,17 +1,15 @@
 """The HW0 data path at scale: splits streamed chunk by chunk into on-disk caches equal to the in-memory computation,
-extraction resumed after an interruption, training reproducible from the cache, bad files named and excluded, and the
-demo run writing beside (never over) the shipped results."""
+extraction resumed after an interruption, training reproducible from the cache, bad files named and excluded, and
+runs writing into runs/ (never over the shipped results or checkpoints)."""
 import hashlib
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import soundfile as sf
 import torch
 
-from conftest import ROOT, SR, make_nsynth, run_script
+from conftest import ROOT, SR, copy_hw0, make_nsynth, run_script, tree_state
 from hw0 import features, utils
 
 MEL = dict(utils.MEL_DEFAULTS, n_fft=1024, hop_length=512, n_mels=64)
@@ -166,24 +164,29 @@ def test_train_ml_caps_the_notes_kernel_and_memory_models_see(nsynth_root, tmp_p
     assert cands["boosted_trees"]["n_fit"] == n_train > 40
 
 
-def tree_state(folder):
-    return {p.relative_to(folder): hashlib.sha1(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file() and "demo" not in p.relative_to(folder).parts}
-
-
-def test_demo_runs_leave_the_shipped_results_untouched():
-    """README command 1 (no arguments) and Task 1 without a folder write into results/hw0/demo/, never over what
-    README quotes, also when started from inside hw0/ (outputs still land in the repository's results/)."""
-    results = ROOT / "results" / "hw0"
-    before = tree_state(results)
-    proc = run_script("hw0/inference.py")
-    inside = subprocess.run([sys.executable, "visualize_mel.py"], cwd=ROOT / "hw0", capture_output=True, text=True)
-    assert inside.returncode == 0, inside.stderr
-    assert tree_state(results) == before
-    summary = json.loads((results / "demo" / "inference_cnn_log.json").read_text())
+def test_runs_write_under_runs_and_leave_tracked_files_untouched(tmp_path):
+    """README command 1 (no arguments), inference on another folder and Task 1 with default outputs write into
+    runs/hw0/<script>/<data name>/, never into results/ or checkpoints/, also when started from inside hw0/. Run in a
+    copy of the repository's HW0 part, so the real runs/ stays as it was."""
+    repo = copy_hw0(tmp_path / "repo")
+    data = tmp_path / "nsynth-fixture"
+    make_nsynth(data, families=["bass", "guitar", "organ"], pitches=(48, 60, 72), velocities=(100,))
+    before = tree_state(repo / "results", repo / "checkpoints")
+    demo = run_script("hw0/inference.py", cwd=repo)
+    other = run_script("hw0/inference.py", "--test_dir", data / "audio", cwd=repo)     # named after audio/'s parent
+    grid = run_script("hw0/visualize_mel.py", "--data_dir", data, cwd=repo)
+    inside = run_script("visualize_mel.py", cwd=repo / "hw0")
+    assert tree_state(repo / "results", repo / "checkpoints") == before
+    runs = repo / "runs" / "hw0"
+    summary = json.loads((runs / "inference" / "demo" / "inference_cnn_log.json").read_text())
     assert summary["checkpoint"] == "checkpoints/hw0/cnn_log.pt" and summary["test_dir"] == "hw0/demo"
-    assert "results/hw0/demo/inference_cnn_log.json" in proc.stdout
-    assert "results/hw0/demo/mel_grid.png" in inside.stdout and not (ROOT / "hw0" / "results").exists()
+    assert "runs/hw0/inference/demo/inference_cnn_log.json" in demo.stdout
+    assert "runs/hw0/inference/nsynth-fixture/inference_cnn_log.json" in other.stdout
+    assert json.loads((runs / "inference" / "nsynth-fixture" / "inference_cnn_log.json").read_text())["n"] == 9
+    assert "runs/hw0/mel_grid/nsynth-fixture/mel_grid.png" in grid.stdout
+    assert (runs / "mel_grid" / "nsynth-fixture" / "mel_grid.png").stat().st_size > 10_000
+    assert "runs/hw0/mel_grid/demo/mel_grid.png" in inside.stdout and (runs / "mel_grid" / "demo" / "mel_grid.json").is_file()
+    assert not (repo / "hw0" / "runs").exists() and not (repo / "hw0" / "results").exists()
 
 
 @pytest.mark.parametrize("script,shipped", [("hw0/train_cnn.py", "cnn_log.pt"), ("hw0/train_ml.py", "ml.joblib")])
@@ -194,5 +197,6 @@ def test_training_refuses_to_replace_the_shipped_checkpoint(nsynth_root, script,
                       nsynth_root / "nsynth-valid", check=False)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert proc.stderr.strip() == proc.stderr.strip().splitlines()[0]          # one line
-    assert f"checkpoints/hw0/{shipped} exists" in proc.stderr and "--overwrite" in proc.stderr
+    assert f"checkpoints/hw0/{shipped} exists" in proc.stderr
+    assert "--overwrite to replace it" in proc.stderr and "--name NAME for a trial run" in proc.stderr
     assert tree_state(ROOT / "checkpoints" / "hw0") == before
