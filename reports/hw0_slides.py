@@ -183,10 +183,7 @@ def approach(r):
     cut = 0.36 if cmds else BOTTOM
     S.bullets_box(fig, (LEFT, cut, RIGHT - LEFT, TOP - cut - 0.01), steps, size=19, min_size=14)
     if cmds:
-        fig.text(LEFT, cut - 0.02, "Reproduce (from the repository root):", size=14, weight="bold", color=S.ACCENT,
-                 va="top")
-        S.text_box(fig, (LEFT, BOTTOM + 0.005, RIGHT - LEFT, cut - 0.06 - BOTTOM), "\n".join(cmds), size=13,
-                   min_size=10, color="#333333")
+        S.reproduce_box(fig, cut, cmds)
 
 # 3 ---------------------------------------------------------------------------
 

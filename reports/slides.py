@@ -171,6 +171,14 @@ def new_slide(title, files, data, marks=()):
     return fig
 
 
+def reproduce_box(fig, top, commands):
+    """The commands that made a slide's numbers, under a small heading, between `top` and the footer."""
+    fig.text(LEFT, top - 0.02, "Reproduce (from the repository root):", size=14, weight="bold", color=ACCENT,
+             va="top")
+    text_box(fig, (LEFT, BOTTOM + 0.005, RIGHT - LEFT, top - 0.06 - BOTTOM), "\n".join(commands), size=13,
+             min_size=10, color="#333333")
+
+
 def missing_box(fig, rect, what, command):
     ax = fig.add_axes(rect)
     ax.set_axis_off()
