@@ -203,45 +203,98 @@ def read_split(root, split, n_classes=9, limit=None):
     return files, y, counts
 
 
-def _check_array(x, path, n):
-    if x.dtype.kind != "f":
-        sys.exit(f"error: {path}: expected a float waveform (float32), got dtype {x.dtype}")
-    if x.ndim != 1:
-        sys.exit(f"error: {path}: expected a 1-D mono waveform of {n} samples, got shape {tuple(x.shape)}")
+CLIP_FIX = f"expected a float32 array of {CLIP_SAMPLES} samples, saved with np.save(path, waveform.astype(np.float32))"
 
 
-def _open_npy(path, mmap):
+def _npy_header(path, n=CLIP_SAMPLES):
+    """(number of samples, None), or (None, why the file can't be a clip), from the .npy header alone: nothing is
+    unpickled and the samples are not read. A 1-D float array of another length is usable: it is zero-padded or
+    trimmed (check_clips counts those)."""
+    fmt = np.lib.format
     try:
-        return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
+        with open(path, "rb") as f:
+            if f.read(len(fmt.MAGIC_PREFIX)) != fmt.MAGIC_PREFIX:
+                return None, "not a NumPy .npy file (bad header)"
+            f.seek(0)
+            version = fmt.read_magic(f)
+            read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+            shape, _, dtype = read_header(f)
+            data_start = f.tell()
+        size = os.path.getsize(path)
+    except OSError as e:
+        return None, f"unreadable ({e.__class__.__name__}: {e.strerror or e})"
+    except ValueError as e:
+        return None, f"not a NumPy .npy file (bad header: {' '.join(str(e).split())[:80]})"
+    if dtype.hasobject:
+        return None, "pickled (object) data, not loaded"
+    if dtype.kind != "f":
+        return None, f"dtype {dtype}, not a float waveform"
+    if len(shape) != 1:
+        return None, f"shape {tuple(shape)}, not a 1-D mono waveform"
+    if shape[0] == 0:
+        return None, "empty (0 samples)"
+    if size < data_start + shape[0] * dtype.itemsize:
+        return None, f"truncated ({size} of {data_start + shape[0] * dtype.itemsize} bytes)"
+    return int(shape[0]), None
+
+
+def read_clip(path, n=CLIP_SAMPLES):
+    """(float32 [n] waveform, None), padded/trimmed to n samples; or (None, why it is unusable)."""
+    why = _npy_header(path, n)[1]
+    if why:
+        return None, why
+    try:
+        x = np.load(path, allow_pickle=False)
     except Exception as e:
-        msg = str(e).splitlines()[0] if str(e) else e.__class__.__name__
-        sys.exit(f"error: {path}: not a plain numeric .npy array ({msg}); expected a clip saved with "
-                 f"np.save(path, waveform.astype(np.float32)), {CLIP_SAMPLES} samples")
-
-
-def check_clips(files, n=CLIP_SAMPLES, where=""):
-    """Header check of every clip (dtype, shape) before any model work; counts clips that must be padded/trimmed."""
-    n_bad = 0
-    for f in files:
-        x = _open_npy(f, mmap=True)
-        _check_array(x, f, n)
-        n_bad += x.shape[0] != n
-    if n_bad:
-        print(f"warning: {n_bad} of {len(files)} clips{' in ' + str(where) if where else ''} are not {n} samples "
-              f"long; zero-padded or trimmed to {n}")
-    return n_bad
-
-
-def load_clip(path, n=CLIP_SAMPLES):
-    """float32 [n] waveform; pads/trims (counted by check_clips); exits with one line on a bad file."""
-    x = _open_npy(path, mmap=False)
-    _check_array(x, path, n)
+        return None, f"unreadable ({e.__class__.__name__}: {' '.join(str(e).split())[:80]})"
     if not np.isfinite(x).all():
-        sys.exit(f"error: {path}: waveform contains NaN or inf samples")
+        return None, "NaN or inf samples"
     x = x.astype(np.float32)
     if len(x) < n:
         x = np.pad(x, (0, n - len(x)))
-    return x[:n]
+    return x[:n], None
+
+
+def load_clip(path, n=CLIP_SAMPLES):
+    """float32 [n] waveform (padded/trimmed); exits with one line on an unusable file."""
+    x, why = read_clip(path, n)
+    if why:
+        sys.exit(f"error: {path}: {why}; {CLIP_FIX}")
+    return x
+
+
+def check_clips(files, n=CLIP_SAMPLES, where="", samples=False):
+    """Check every clip before any model work: its header (dtype, shape, size), and with samples=True its samples
+    too (NaN/inf; that reads every file). -> ({path: why} of the unusable clips, number of usable clips that are not
+    n samples long: zero-padded or trimmed, and counted in one warning)."""
+    problems, n_fixed = {}, 0
+    for f in files:
+        length, why = _npy_header(f, n)
+        if samples and not why:
+            why = read_clip(f, n)[1]
+        if why:
+            problems[f] = why
+        else:
+            n_fixed += length != n
+    if n_fixed:
+        print(f"warning: {n_fixed} of {len(files)} clips{' in ' + str(where) if where else ''} are not {n} samples "
+              f"long; zero-padded or trimmed to {n}")
+    return problems, n_fixed
+
+
+def report_excluded(files, problems, where, left_out_of="predictions and metrics"):
+    """One warning naming the unusable clips (the first few, with why) and counting them; one error line when no
+    clip is usable. -> the usable clips, in order."""
+    kept = [f for f in files if f not in problems]
+    bad = [(Path(f).name, problems[f]) for f in files if f in problems]
+    if not kept:
+        name, why = bad[0]
+        sys.exit(f"error: none of the {len(files)} clips in {where} is usable (e.g. {name}: {why}); {CLIP_FIX}")
+    if bad:
+        shown = "; ".join(f"{name} ({why})" for name, why in bad[:5])
+        print(f"warning: {len(bad)} of {len(files)} clips in {where} are unusable, excluded from {left_out_of}: "
+              f"{shown}{f'; ... ({len(bad) - 5} more)' if len(bad) > 5 else ''}; {CLIP_FIX}")
+    return kept
 
 
 def provenance(*dirs):
@@ -257,7 +310,25 @@ def provenance(*dirs):
                     return str(json.loads(p.read_text()).get("provenance", "unknown"))
                 except (json.JSONDecodeError, UnicodeDecodeError):
                     return "unknown (unreadable dataset_info.json)"
-    return "unknown (assumed real dataset)"
+    return "unknown (no dataset_info.json)"
+
+
+def shown_path(path):
+    """A path for printouts and results JSON: relative to the repository when inside it (never the absolute paths of
+    the machine that made a result), otherwise as given."""
+    try:
+        return str(Path(path).resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
+
+
+def sha256_of(path, block=1 << 20):
+    """Hex sha256 of a file's bytes, read in 1 MiB blocks (a fine-tuned checkpoint is hundreds of MB)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(block), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -285,8 +356,7 @@ def _encoder_help(hub_id):
     """The download hint; it always names a hub id, never a local folder."""
     hub_id = hub_id or DEFAULT_ENCODER
     local = "models/" + hub_id.split("/")[-1]
-    return (f"download it where there is network (huggingface-cli download {hub_id} --local-dir {local}) "
-            f"and pass --encoder {local}")
+    return f"download it where there is network (hf download {hub_id} --local-dir {local}) and pass --encoder {local}"
 
 
 def _hub_reachable(timeout=3.0):
@@ -309,7 +379,7 @@ def looks_like_path(encoder):
 
 
 def local_dir_commit(folder):
-    """The hub commit a `huggingface-cli download --local-dir` folder came from (its download metadata), or None."""
+    """The hub commit an `hf download --local-dir` folder came from (its download metadata), or None."""
     meta = Path(folder) / ".cache" / "huggingface" / "download" / "config.json.metadata"
     try:
         commit = meta.read_text().split("\n", 1)[0].strip()
@@ -487,28 +557,81 @@ def amp_dtype_for(device_type, capability=None):
     return torch.bfloat16 if capability is not None and tuple(capability) >= (8, 0) else torch.float16
 
 
-def amp_dtype(device):
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")     # --precision; auto = amp_dtype_for's rule
+
+
+def amp_dtype(device, precision="auto"):
+    """Autocast dtype (None = fp32) for --precision: auto picks by device (amp_dtype_for), the others force it."""
+    if precision != "auto":
+        return {"fp32": None, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
     device = torch.device(device)
     cap = torch.cuda.get_device_capability(device) if device.type == "cuda" else None
     return amp_dtype_for(device.type, cap)
 
 
-def precision_name(device):
-    return {None: "fp32", torch.bfloat16: "bf16 autocast", torch.float16: "fp16 autocast"}[amp_dtype(device)]
+def precision_name(device, precision="auto"):
+    return {None: "fp32", torch.bfloat16: "bf16 autocast", torch.float16: "fp16 autocast"}[amp_dtype(device, precision)]
 
 
-def autocast(device):
+def autocast(device, precision="auto"):
     device = torch.device(device)
-    dtype = amp_dtype(device)
+    dtype = amp_dtype(device, precision)
     return torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None)
+
+
+def check_finite(z, where, precision_used, n_total=None):
+    """Stop with one line when pooled MERT features hold NaN/inf (fp16 overflows at 65504: a T4's fp16 autocast can
+    turn a large activation into inf), before they reach the feature cache, the probe or the thresholds."""
+    z = torch.as_tensor(z)
+    bad = int((~torch.isfinite(z.reshape(len(z), -1))).any(1).sum()) if len(z) else 0
+    if bad:
+        of = f" of {n_total}" if n_total else ""
+        fix = ("rerun with --precision fp32" if precision_used != "fp32" else
+               "the encoder itself produces them in fp32: check the --encoder weights (re-download the folder)")
+        sys.exit(f"error: {where}: {bad}{of} clips give NaN/inf MERT features under {precision_used}; {fix}")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# an auto-picked CPU: loud when the job is long (a CUDA build of torch that can't see the GPU falls back silently)
+
+CPU_WARN_CLIPS = 300    # clip passes above which --device auto on a CPU warns; a quick --limit run stays quiet
+CPU_CLIPS_PER_S = {768: 0.49, 1024: 0.135}   # measured: frozen MERT-v1-95M / -330M extraction, 2 CPU cores
+
+
+def encoder_width(encoder):
+    """Hidden size of an encoder before loading it: its folder's config.json, else a known hub id (default 768)."""
+    try:
+        return int(json.loads((Path(encoder) / "config.json").read_text())["hidden_size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return next((w for (w, _), hub in HUB_IDS.items() if hub == str(encoder)), 768)
+
+
+def warn_cpu_fallback(requested, device, n_clip_passes, encoder, what="clips through MERT"):
+    """--device auto that found no GPU, for a job of more than CPU_WARN_CLIPS clip passes: a loud warning with the
+    projected hours and the fix. An explicit --device cpu is a choice and stays quiet."""
+    if requested != "auto" or torch.device(device).type != "cpu" or n_clip_passes <= CPU_WARN_CLIPS:
+        return
+    threads = torch.get_num_threads()
+    rate = CPU_CLIPS_PER_S.get(encoder_width(encoder), CPU_CLIPS_PER_S[768]) * max(1, threads) / 2
+    hours = n_clip_passes / rate / 3600
+    bar = "!" * 100
+    build = f"built for CUDA {torch.version.cuda}" if torch.version.cuda else "a CPU-only build"
+    print(f"{bar}\nWARNING: --device auto found no CUDA GPU (torch {torch.__version__}, {build}); this runs on the "
+          f"CPU:\n"
+          f"  {n_clip_passes} {what} at about {rate:.2f} clips/s ({threads} CPU threads): about {hours:.1f} hours.\n"
+          f"  On a machine with an NVIDIA GPU: check that `nvidia-smi` lists it, then install the PyTorch wheel for\n"
+          f"  its CUDA version from https://pytorch.org/get-started/locally/ (PyPI's default torch wheel needs a "
+          f"recent\n"
+          f"  driver), or keep the machine's preinstalled torch if it is >= 2.6.\n"
+          f"  To run on the CPU anyway, pass --device cpu (no warning).\n{bar}", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # clip loading in worker processes (the next batch is read while the encoder runs on this one)
 
 class ClipDataset(torch.utils.data.Dataset):
-    """Clip i -> (i, float32 waveform), or (i, "error: ...") for a bad file: a worker can't sys.exit for the main
-    process, so the message travels back and the main process stops with it."""
+    """Clip i -> (i, float32 waveform or None, None or why it is unusable): a worker can't sys.exit for the main
+    process, so the reason travels back and the main process decides."""
 
     def __init__(self, files):
         self.files = list(files)
@@ -517,25 +640,28 @@ class ClipDataset(torch.utils.data.Dataset):
         return len(self.files)
 
     def __getitem__(self, i):
-        try:
-            return i, load_clip(self.files[i])
-        except SystemExit as e:
-            return i, str(e)
+        return (i, *read_clip(self.files[i]))
 
 
 def _as_list(items):
     return items
 
 
-def clip_batches(files, index_batches, workers=0):
-    """Yield (indices, [waveforms]) for each list of indices, read ahead by `workers` processes (0: in-process)."""
+def clip_batches(files, index_batches, workers=0, problems=None):
+    """Yield (indices, [waveforms]) for each list of indices, read ahead by `workers` processes (0: in-process).
+    An unusable clip stops the run with one line, or, given a problems dict, is left out of its batch and recorded
+    there as {path: why} (a batch whose clips are all unusable is not yielded)."""
     loader = torch.utils.data.DataLoader(ClipDataset(files), batch_sampler=index_batches, num_workers=workers,
                                          collate_fn=_as_list, prefetch_factor=2 if workers else None)
     for batch in loader:
-        for _, x in batch:
-            if isinstance(x, str):
-                sys.exit(x)
-        yield [i for i, _ in batch], [x for _, x in batch]
+        for i, _, why in batch:
+            if why and problems is None:
+                sys.exit(f"error: {files[i]}: {why}; {CLIP_FIX}")
+            if why:
+                problems[files[i]] = why
+        good = [(i, x) for i, x, why in batch if not why]
+        if good:
+            yield [i for i, _ in good], [x for _, x in good]
 
 
 def default_workers():
@@ -544,29 +670,44 @@ def default_workers():
 
 @torch.no_grad()
 def extract_pooled(model, fe, files_or_waves, pooling="mean", batch_size=8, device="cpu", desc="extract", workers=0,
-                   out_dtype=np.float16):
+                   out_dtype=np.float16, problems=None, precision="auto", where=None):
     """Pooled hidden states for a list of clip paths (or waveforms) -> numpy [N, n_layers + 1, D'] (float16: the
-    frozen-probe cache format; float32 for a fine-tuned encoder, whose thresholds were tuned on unrounded features)."""
+    frozen-probe cache format; float32 for a fine-tuned encoder, whose thresholds were tuned on unrounded features).
+    Given a problems dict, unusable clips are recorded there ({path: why}) and have no row; otherwise they stop the
+    run. Rows follow the order of the usable clips. NaN/inf features (e.g. fp16 overflow) stop the run with one line
+    naming `where` (default desc) and how many clips."""
     from tqdm import tqdm
     model.eval()
     n = len(files_or_waves)
     index_batches = [list(range(i, min(i + batch_size, n))) for i in range(0, n, batch_size)]
     if n and isinstance(files_or_waves[0], (str, Path)):
-        chunks = (waves for _, waves in clip_batches(files_or_waves, index_batches, workers))
+        chunks = (waves for _, waves in clip_batches(files_or_waves, index_batches, workers, problems))
     else:
         chunks = ([files_or_waves[i] for i in idx] for idx in index_batches)
     feats = []
     for waves in tqdm(chunks, total=len(index_batches), desc=desc, unit="batch", leave=False):
-        with autocast(device):
+        with autocast(device, precision):
             z = pooled_states(model, prepare(fe, waves, device), pooling)
-        feats.append(z.float().cpu().numpy().astype(out_dtype))
-    return np.concatenate(feats, axis=0)
+        feats.append(z.float().cpu().numpy())
+    if not feats:
+        return np.zeros((0, model.config.num_hidden_layers + 1,
+                         model.config.hidden_size * (2 if pooling == "meanstd" else 1)), dtype=out_dtype)
+    feats = np.concatenate(feats, axis=0)
+    check_finite(feats, where or desc, precision_name(device, precision), n)
+    with np.errstate(over="ignore"):
+        out = feats.astype(out_dtype)
+    if not np.isfinite(out).all():     # finite in fp32 but beyond float16's range: the cache can't hold them
+        bad = int((~np.isfinite(out.reshape(len(out), -1))).any(1).sum())
+        sys.exit(f"error: {where or desc}: {bad} of {n} clips give MERT features beyond float16's range (|x| > "
+                 f"65504), which the float16 feature cache can't hold; check the --encoder weights")
+    return out
 
 
-def cache_key(encoder, revision, pooling, files):
-    """Cache identity: encoder id/revision, pooling, clip length and the exact file list (name, size, mtime)."""
+def cache_key(encoder, revision, pooling, files, precision="fp32"):
+    """Cache identity: encoder id/revision, pooling, the precision it ran in, clip length and the exact file list
+    (name, size, mtime)."""
     items = [[Path(f).name, os.path.getsize(f), os.stat(f).st_mtime_ns] for f in files]
-    blob = json.dumps({"encoder": str(encoder), "revision": str(revision), "pooling": pooling,
+    blob = json.dumps({"encoder": str(encoder), "revision": str(revision), "pooling": pooling, "precision": precision,
                        "n_samples": CLIP_SAMPLES, "files": items}, sort_keys=True)
     return hashlib.sha1(blob.encode()).hexdigest()[:16]
 

@@ -17,20 +17,53 @@ CLASS_NAMES = ["Piano", "Percussion", "Organ", "Guitar", "Bass", "Strings", "Voi
 _CACHE = {}
 
 
-def run(script, *args, check=True, cwd=None, env=None):
-    """Run an HW1 script through its CLI; offline, so nothing waits on the network. env: extra variables."""
+def run(script, *args, check=True, cwd=None, env=None, hw1_dir=HW1):
+    """Run an HW1 script through its CLI; offline, so nothing waits on the network. env: extra variables;
+    hw1_dir: another copy of hw1/ (e.g. inside a hand-in-like layout)."""
     env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1",
                OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"), MPLBACKEND="Agg", **(env or {}))
-    p = subprocess.run([sys.executable, str(HW1 / script), *map(str, args)], capture_output=True, text=True,
+    p = subprocess.run([sys.executable, str(Path(hw1_dir) / script), *map(str, args)], capture_output=True, text=True,
                        env=env, cwd=cwd or REPO, timeout=600)
     if check and p.returncode != 0:
         raise AssertionError(f"{script} {' '.join(map(str, args))} failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
     return p
 
 
+def run_spawned(script, *args, hw1_dir=HW1, env=None):
+    """Run an HW1 script as Windows and macOS do: multiprocessing's spawn start method, so each clip-reading worker
+    process imports the script file again (as __mp_main__) before it can read a clip."""
+    runner = ("import multiprocessing, runpy, sys\n"
+              "multiprocessing.set_start_method('spawn')\n"
+              "script = sys.argv[1]\n"
+              "sys.path.insert(0, str(__import__('pathlib').Path(script).parent))\n"
+              "sys.argv = sys.argv[1:]\n"
+              "runpy.run_path(script, run_name='__main__')\n")
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONUNBUFFERED="1",
+               OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "2"), MPLBACKEND="Agg", **(env or {}))
+    return subprocess.run([sys.executable, "-c", runner, str(Path(hw1_dir) / script), *map(str, args)],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=600)
+
+
+def make_overflowing_encoder(tmp_path_factory):
+    """The tiny encoder with its feature projection scaled by 1e6: activations of ~1e5, fine in fp32 (the LayerNorm
+    after it brings them back to ~1) but beyond float16's 65504, so fp16 autocast turns them into inf, then NaN."""
+    if "overflow" not in _CACHE:
+        import torch
+        from transformers import HubertModel, Wav2Vec2FeatureExtractor
+        src = make_tiny_encoder(tmp_path_factory)
+        d = tmp_path_factory.mktemp("tiny_mert_overflow")
+        model = HubertModel.from_pretrained(src)
+        with torch.no_grad():
+            model.feature_projection.projection.weight.mul_(1e6)
+        model.save_pretrained(d)
+        Wav2Vec2FeatureExtractor.from_pretrained(src).save_pretrained(d)
+        _CACHE["overflow"] = d
+    return _CACHE["overflow"]
+
+
 def make_tiny_encoder(tmp_path_factory):
     """HubertModel (2 layers of width 32, MERT's conv stack: 320x downsampling -> 75 Hz at 24 kHz) plus a 24 kHz
-    Wav2Vec2FeatureExtractor, saved into one folder; built once per test session."""
+    Wav2Vec2FeatureExtractor, saved into one folder; built once per pytest run."""
     if "encoder" not in _CACHE:
         import torch
         from transformers import HubertConfig, HubertModel, Wav2Vec2FeatureExtractor
@@ -49,7 +82,7 @@ def make_tiny_encoder(tmp_path_factory):
 
 def hub_cache_with(cache, repo_id, model_dir, commit="0123456789abcdef0123456789abcdef01234567"):
     """An offline Hugging Face hub cache (HF_HUB_CACHE layout) holding model_dir's files as repo_id at `commit`,
-    refs/main pointing to it: what `huggingface-cli download repo_id` leaves behind, without a network."""
+    refs/main pointing to it: what `hf download repo_id` leaves behind, without a network."""
     import shutil
     repo = Path(cache) / ("models--" + repo_id.replace("/", "--"))
     snap = repo / "snapshots" / commit
@@ -71,6 +104,25 @@ def write_course_maps(d):
     (d / "MIDIClassName2class_idx.json").write_text(json.dumps(U.COURSE_CLASS_TO_IDX))
     (d / "class_idx2MIDIClass.json").write_text(json.dumps(U.COURSE_IDX_TO_CLASS))
     return d
+
+
+def make_large_split_set(root, source, n_train):
+    """A course-layout set whose train split has n_train clips, each a link to one of source's train clips (cheap on
+    disk), and source's validation split: a job big enough for the CPU warning without hundreds of real files."""
+    root, source = Path(root), Path(source)
+    (root / "train").mkdir(parents=True)
+    labels = json.loads((source / "train_labels.json").read_text())
+    names = sorted(labels)
+    big = {}
+    for i in range(n_train):
+        name = names[i % len(names)]
+        link = root / "train" / f"Link{i:05d}.npy"
+        os.symlink((source / "train" / name).resolve(), link)
+        big[link.name] = labels[name]
+    (root / "train_labels.json").write_text(json.dumps(big))
+    os.symlink((source / "validation").resolve(), root / "validation")
+    (root / "validation_labels.json").write_text((source / "validation_labels.json").read_text())
+    return root
 
 
 def synth_clip(label, rng, n=N, sr=SR):

@@ -1,5 +1,7 @@
-"""hw1/inference.py through its CLI: classification report, predictions CSV, whole-track activity, bad inputs."""
+"""hw1/inference.py through its CLI: classification report, predictions CSV, whole-track activity, bad inputs, the
+checkpoint and output folder it picks by default."""
 import csv
+import hashlib
 import json
 import math
 import shutil
@@ -38,6 +40,10 @@ def read_csv(path):
         return list(csv.DictReader(f))
 
 
+def sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def test_report_csv_json_and_figure(setup, tmp_path):
     root = setup["root"]
     p = infer(setup, "--test_dir", root / "test", "--labels", root / "test_labels.json", "--out_dir", tmp_path)
@@ -45,6 +51,8 @@ def test_report_csv_json_and_figure(setup, tmp_path):
         assert name in p.stdout, name
     res = json.loads((tmp_path / "inference.json").read_text())
     assert res["n"] == 10 and res["provenance"].startswith("synthetic test fixture")
+    assert res["n_excluded"] == 0 and res["excluded"] == {} and "10 labelled clips, 0 excluded" in p.stdout
+    assert res["checkpoint"] == str(setup["ckpt"]) and res["checkpoint_sha256"] == sha256(setup["ckpt"])
     assert {"micro avg", "macro avg", "weighted avg", "samples avg"} <= set(res["report"])
     assert all(res["report"][c]["support"] == s for c, s in
                zip(F.CLASS_NAMES, np.array(list(json.loads((root / "test_labels.json").read_text()).values())).sum(0)))
@@ -105,7 +113,7 @@ def test_checkpoint_from_a_local_folder_falls_back_to_its_hub_id(setup, tmp_path
                env={"HF_HUB_CACHE": str(tmp_path / "empty_hub")})
     last = p2.stderr.strip().splitlines()[-1]
     assert p2.returncode != 0 and last.startswith("error:") and "Traceback" not in p2.stderr
-    assert "huggingface-cli download test-org/tiny-mert --local-dir models/tiny-mert" in last
+    assert "hf download test-org/tiny-mert --local-dir models/tiny-mert" in last
     assert "download models/" not in last
 
 
@@ -123,7 +131,7 @@ def test_old_checkpoint_of_a_local_mert_folder_names_the_hub_id(setup, tmp_path)
               tmp_path / "out", check=False, env={"HF_HUB_CACHE": str(tmp_path / "empty_hub")})
     last = p.stderr.strip().splitlines()[-1]
     assert p.returncode != 0 and "Traceback" not in p.stderr and "using its hub id m-a-p/MERT-v1-95M" in p.stdout
-    assert "huggingface-cli download m-a-p/MERT-v1-95M" in last and "download models/" not in last
+    assert "hf download m-a-p/MERT-v1-95M" in last and "download models/" not in last
 
 
 def test_whole_track_activity(setup, tmp_path):
@@ -139,6 +147,8 @@ def test_whole_track_activity(setup, tmp_path):
     assert "Track00001: L=3 windows, micro-F1" in p.stdout
     res = json.loads((out / "tracks.json").read_text())
     assert res["unmatched_audio"] == ["Track00002"] and res["unmatched_midi"] == ["Track00003"]
+    assert res["checkpoint"] == str(setup["ckpt"]) and res["checkpoint_sha256"] == sha256(setup["ckpt"])
+    assert res["provenance"] == "unknown (no dataset_info.json)"
     (t,) = res["tracks"]
     L = math.ceil(pretty_midi.PrettyMIDI(str(tdir / "Track00001.mid")).get_end_time() / 5)
     assert t["name"] == "Track00001" and t["L"] == L == 3
@@ -178,16 +188,46 @@ def _nan(path):
     np.save(path, x)
 
 
-@pytest.mark.parametrize("make,words", [(_object, "not a plain numeric"), (_int16, "dtype int16"),
-                                        (_stereo, "shape (2, 120000)"), (_nan, "NaN")])
-def test_bad_clip_is_one_line_error(setup, tmp_path, make, words):
+def _text(path):
+    path.write_text("0.1, 0.2, 0.3\n")
+
+
+@pytest.mark.parametrize("make,why", [(_object, "pickled (object) data"), (_text, "not a NumPy .npy file (bad header)"),
+                                      (_int16, "dtype int16"), (_stereo, "shape (2, 120000)"), (_nan, "NaN or inf")])
+def test_bad_clip_is_named_excluded_and_the_metric_is_on_the_rest(setup, tmp_path, make, why):
     d = tmp_path / "test"
     shutil.copytree(setup["root"] / "test", d)
     make(d / "Track00003_test.npy")
+    labels = setup["root"] / "test_labels.json"
+    p = infer(setup, "--test_dir", d, "--labels", labels, "--out_dir", tmp_path / "out")
+    (warning,) = [ln for ln in p.stdout.splitlines() if "unusable" in ln and ln.startswith("warning:")]
+    assert "1 of 10 clips" in warning and f"Track00003_test.npy ({why}" in warning
+    assert "excluded from predictions and metrics" in warning and "float32 array of 120000 samples" in warning
+    assert "classification report on 9 labelled clips, 1 excluded as unusable" in p.stdout
+    res = json.loads((tmp_path / "out" / "inference.json").read_text())
+    assert res["n"] == 9 and res["n_predicted"] == 9 and res["n_excluded"] == 1
+    assert list(res["excluded"]) == ["Track00003_test.npy"] and res["excluded"]["Track00003_test.npy"].startswith(why)
+    rows = {r["file"]: r for r in read_csv(tmp_path / "out" / "predictions.csv")}
+    assert len(rows) == 9 and "Track00003_test.npy" not in rows
+    truth = json.loads(labels.read_text())
+    y = np.array([truth[k] for k in rows])
+    pred = np.array([[int(r[f"pred_{c}"]) for c in F.CLASS_NAMES] for r in rows.values()])
+    from sklearn.metrics import classification_report
+    want = classification_report(y, pred, target_names=F.CLASS_NAMES, zero_division=0, output_dict=True)
+    for key in F.CLASS_NAMES + ["micro avg", "macro avg", "samples avg"]:
+        assert res["report"][key] == pytest.approx(want[key]), key
+
+
+def test_no_usable_clip_is_one_line_error(setup, tmp_path):
+    d = tmp_path / "clips"
+    d.mkdir()
+    _text(d / "a.npy")
+    _object(d / "b.npy")
     p = infer(setup, "--test_dir", d, "--out_dir", tmp_path / "out", check=False)
     assert p.returncode != 0 and "Traceback" not in p.stderr
     last = p.stderr.strip().splitlines()[-1]
-    assert last.startswith("error:") and "Track00003_test.npy" in last and words in last
+    assert last.startswith("error: none of the 2 clips") and "a.npy: not a NumPy .npy file (bad header)" in last
+    assert not (tmp_path / "out").exists()
 
 
 def test_length_and_label_mismatches_are_counted(setup, tmp_path):
@@ -226,3 +266,42 @@ def test_track_figure_marks_agreement_in_one_panel_on_a_5s_grid(tmp_path):
     colours = {tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for _, c in U.AGREEMENT[1:]}
     present = {tuple(px) for px in img.reshape(-1, 3)}
     assert colours <= present                                       # TP, FP and FN cells are all drawn
+
+
+def test_handin_layout_default_checkpoint_out_dir_and_provenance(setup, tmp_path):
+    """A hand-in zip unpacked: hw1/ and checkpoints/hw1/<any name>.pt. The TA's bare command finds the one checkpoint
+    and writes under runs/hw1/inference/<data folder name>/, never into results/."""
+    hand = tmp_path / "handin"
+    shutil.copytree(F.HW1, hand / "hw1", ignore=shutil.ignore_patterns("__pycache__"))
+    ckpt_dir = hand / "checkpoints" / "hw1"
+    ckpt_dir.mkdir(parents=True)
+    shutil.copy(setup["ckpt"], ckpt_dir / "mine.pt")
+    data = tmp_path / "course"                            # no dataset_info.json: the provenance is not claimed
+    shutil.copytree(setup["root"] / "test", data / "test")
+    shutil.copy(setup["root"] / "test_labels.json", data / "test_labels.json")
+    args = ("--test_dir", data / "test", "--labels", data / "test_labels.json")
+
+    p = F.run("inference.py", *args, cwd=hand, hw1_dir=hand / "hw1")
+    assert f"checkpoint {ckpt_dir / 'mine.pt'}" in p.stdout
+    out = hand / "runs" / "hw1" / "inference" / "test"
+    res = json.loads((out / "inference.json").read_text())
+    assert res["checkpoint"] == "checkpoints/hw1/mine.pt" and res["checkpoint_sha256"] == sha256(ckpt_dir / "mine.pt")
+    assert res["provenance"] == "unknown (no dataset_info.json)" and res["n"] == 10
+    assert (out / "predictions.csv").is_file() and not (hand / "results").exists()
+
+    shutil.copy(setup["ckpt"], ckpt_dir / "other.pt")     # several, none with a known name: ask
+    p = F.run("inference.py", *args, cwd=hand, hw1_dir=hand / "hw1", check=False)
+    last = p.stderr.strip().splitlines()[-1]
+    assert p.returncode != 0 and "Traceback" not in p.stderr
+    assert last.startswith("error:") and "mine.pt, other.pt" in last and "--checkpoint" in last
+
+    shutil.copy(setup["ckpt"], ckpt_dir / "frozen.pt")    # several: frozen.pt (finetune.pt first, were it there)
+    F.run("inference.py", *args, "--provenance", "course release of Slakh2100", cwd=hand, hw1_dir=hand / "hw1")
+    res = json.loads((out / "inference.json").read_text())
+    assert res["checkpoint"] == "checkpoints/hw1/frozen.pt" and res["provenance"] == "course release of Slakh2100"
+
+    for f in ckpt_dir.iterdir():
+        f.unlink()
+    p = F.run("inference.py", *args, cwd=hand, hw1_dir=hand / "hw1", check=False)
+    last = p.stderr.strip().splitlines()[-1]
+    assert p.returncode != 0 and last.startswith("error: no checkpoint (.pt) in") and "--checkpoint" in last

@@ -1,5 +1,5 @@
-"""The repository speaks to the student and the TA: outside docs/, no file talks about how it was developed (work
-sessions, issue numbers, git revision hashes), and the top README stays short enough to read in five minutes."""
+"""The repository speaks to the student and the TA: outside docs/, no file talks about how it was developed (working
+periods, issue numbers, git revision hashes), and the top README stays short enough to read in five minutes."""
 import re
 import subprocess
 from pathlib import Path
@@ -55,7 +55,7 @@ def test_no_file_outside_docs_speaks_of_how_the_repository_was_made():
 def test_the_checks_catch_what_they_are_for():
     assert WORK_UNIT.search("as measured in " + "ses" + "sion 9")
     assert ISSUE_NUMBER.search("see " + "iss" + "ue 13")
-    assert NAMED_REVISION.search("at " + "revi" + "sion a788ba1")
+    assert NAMED_REVISION.search("at " + "revi" + "sion " + "a788" + "ba1")
     commits = commit_hashes()
     if commits:     # an abbreviated hash of this repository's history is recognised wherever it stands
         assert any(c.startswith(HEX_WORD.findall(f"built at {commits[-1][:9]}.")[0]) for c in commits)

@@ -1,4 +1,4 @@
-"""Bad-input corpus through every CLI (issue 6): each bad input ends in a one-line `error: ...` naming the file and the
+"""Bad-input corpus through every CLI: each bad input ends in a one-line `error: ...` naming the file and the
 fix, or in a counted warning that names the file, with the file left out of the metric (or fixed and scored, as the
 READMEs say); never a traceback, never a wrong metric. Also: the test split never influences HW0 training/selection.
 
@@ -575,21 +575,36 @@ def _nan_clip(v):
     return _save(x)
 
 
-# (case id, scripts, build(tmp, ctx) -> (clip dir, labels json), needles): through hw1/inference.py --test_dir --labels
-# and, with the bad clips / labels as the validation split, through hw1/finetune_mert.py
+def _all_text(t, ctx):
+    """Every clip of the test folder replaced by a text file: nothing usable."""
+    d = copy_split(ctx["root"] / "test", t / "test")
+    for f in d.glob("*.npy"):
+        f.write_text("hello")
+    return d, ctx["root"] / "test_labels.json"
+
+
 INF, BOTH = ("inference.py",), ("inference.py", "finetune_mert.py")
 TEST_LABELS = lambda t, c: c["root"] / "test_labels.json"   # noqa: E731
+
+# (case id, scripts, write(bad clip path, tmp), why): one unusable clip among the test clips, through
+# hw1/inference.py --test_dir --labels and, with those clips as the validation split, through hw1/finetune_mert.py.
+# It is named in one warning, left out of predictions and metrics (or of its split), and counted in the results.
+HW1_BAD_CLIPS = [
+    ("npy-object-array-pickled", BOTH, lambda p, t: _pickled(p, t / "UNPICKLED"), "pickled (object) data"),
+    ("npy-int16", INF, _save(np.zeros(120000, np.int16)), "dtype int16, not a float waveform"),
+    ("npy-stereo-2d", BOTH, _save(np.zeros((2, 120000), np.float32)), "shape (2, 120000), not a 1-D mono waveform"),
+    ("npy-nan", INF, _nan_clip(np.nan), "NaN or inf samples"),
+    ("npy-inf", BOTH, _nan_clip(-np.inf), "NaN or inf samples"),
+    ("npy-not-npy", INF, lambda p, t: p.write_text("hello"), "not a NumPy .npy file (bad header)"),
+    ("npy-truncated", INF, lambda p, t: p.write_bytes(p.read_bytes()[:50000]), "truncated (50000 of"),
+    ("npy-empty", INF, _save(np.zeros(0, np.float32)), "empty (0 samples)"),
+]
+
+# (case id, scripts, build(tmp, ctx) -> (clip dir, labels json), needles): not about one clip, so the run stops with
+# one line; through hw1/inference.py --test_dir --labels and, as the validation split, through hw1/finetune_mert.py
 HW1_CLIP_ERRORS = [
-    ("npy-object-array-pickled", BOTH, _clip(lambda p, t: _pickled(p, t / "UNPICKLED")),
-     ["Track00002_test.npy", "not a plain numeric .npy array", "np.save"]),
-    ("npy-int16", INF, _clip(_save(np.zeros(120000, np.int16))), ["Track00002_test.npy", "dtype int16", "float32"]),
-    ("npy-stereo-2d", BOTH, _clip(_save(np.zeros((2, 120000), np.float32))),
-     ["Track00002_test.npy", "shape (2, 120000)", "1-D mono"]),
-    ("npy-nan", INF, _clip(_nan_clip(np.nan)), ["Track00002_test.npy", "NaN or inf"]),
-    ("npy-inf", BOTH, _clip(_nan_clip(-np.inf)), ["Track00002_test.npy", "NaN or inf"]),
-    ("npy-not-npy", INF, _clip(lambda p, t: p.write_text("hello")), ["Track00002_test.npy", "not a plain numeric"]),
-    ("npy-truncated", INF, _clip(lambda p, t: p.write_bytes(p.read_bytes()[:50000])),
-     ["Track00002_test.npy", "not a plain numeric"]),
+    ("npy-none-usable", BOTH, _all_text, ["none of the 5 clips", "is usable", "not a NumPy .npy file (bad header)",
+                                          "float32 array of 120000 samples"]),
     ("clip-dir-missing", INF, lambda t, c: (t / "nope", TEST_LABELS(t, c)), ["nope", "clip folder not found"]),
     ("clip-dir-empty", INF, lambda t, c: (_empty_dir(t, c), TEST_LABELS(t, c)), ["no .npy clips found"]),
     ("labels-missing", INF, lambda t, c: (c["root"] / "test", t / "none.json"), ["none.json", "file not found"]),
@@ -634,6 +649,43 @@ def test_hw1_bad_clip_or_labels_is_one_line_error(hw1, tmp_path, row, script):
     one_line_error(proc, *needles)
     assert not (tmp_path / "UNPICKLED").exists()       # the pickled clip was never unpickled
     assert not (tmp_path / "out" / "inference.json").exists()
+
+
+@pytest.mark.parametrize("row,script", [pytest.param(r, script, id=f"{r[0]}-{script[:-3]}")
+                                        for r in HW1_BAD_CLIPS for script in r[1]])
+def test_hw1_bad_clip_is_named_excluded_and_the_metric_is_sklearns_on_the_rest(hw1, tmp_path, row, script):
+    case, _, write, why = row
+    clip_dir, labels = _clip(write)(tmp_path, hw1)
+    bad = "Track00002_test.npy"
+    if script == "inference.py":
+        proc = ok(F.run(script, "--checkpoint", hw1["ckpt"], "--test_dir", clip_dir, "--labels", labels, "--out_dir",
+                        tmp_path / "out", check=False))
+        left_out_of, n_kept = "predictions and metrics", 4
+        res = json.loads((tmp_path / "out" / "inference.json").read_text())
+        assert (res["n"], res["n_predicted"], res["n_excluded"]) == (4, 4, 1)
+        excluded = res["excluded"]
+        assert "classification report on 4 labelled clips, 1 excluded as unusable" in proc.stdout
+        rows = {r["file"]: r for r in read_csv(tmp_path / "out" / "predictions.csv")}
+        assert sorted(rows) == sorted(f.name for f in clip_dir.glob("*.npy") if f.name != bad)
+        truth = json.loads(labels.read_text())
+        y = np.array([truth[k] for k in rows])
+        pred = np.array([[int(r[f"pred_{c}"]) for c in res["class_names"]] for r in rows.values()])
+        want = classification_report(y, pred, target_names=res["class_names"], zero_division=0, output_dict=True)
+        for key in res["class_names"] + ["micro avg", "macro avg", "samples avg"]:
+            assert res["report"][key] == pytest.approx(want[key]), key
+    else:
+        root = _as_validation(tmp_path, hw1, clip_dir, labels)
+        proc = ok(F.run(script, "--data_root", root, "--encoder", hw1["enc"], "--cache_dir", tmp_path / "cache",
+                        "--epochs", "1", "--checkpoint", tmp_path / "x.pt", "--results_dir", tmp_path / "res",
+                        check=False))
+        left_out_of, n_kept = "the validation split", 4
+        counts = json.loads((tmp_path / "res" / "frozen.json").read_text())["data"]["counts"]["validation"]
+        assert (counts["n"], counts["n_excluded"]) == (n_kept, 1)
+        excluded = counts["excluded"]
+    (warning,) = [ln for ln in proc.stdout.splitlines() if ln.startswith("warning:") and "unusable" in ln]
+    assert "1 of 5 clips" in warning and f"excluded from {left_out_of}" in warning and f"{bad} ({why}" in warning
+    assert list(excluded) == [bad] and excluded[bad].startswith(why)
+    assert not (tmp_path / "UNPICKLED").exists()       # the pickled clip was never unpickled
 
 
 def test_the_pickle_probe_is_live(tmp_path):
@@ -710,7 +762,7 @@ HW1_CHECKPOINTS = [
     ("encoder-of-other-width", _other_encoder, ["frozen.pt", "trained on an encoder with 2 layers of width 32",
                                                 "has 2 of 16"]),
     ("encoder-missing", lambda t, c: (c["ckpt"], ["--encoder", t / "no_such_model"]),
-     ["no_such_model", "folder not found", "huggingface-cli download"]),
+     ["no_such_model", "folder not found", "hf download"]),
     ("device-cuda-without-gpu", lambda t, c: (c["ckpt"], ["--device", "cuda"]), ["no CUDA GPU", "--device cpu"]),
     ("device-not-a-device", lambda t, c: (c["ckpt"], ["--device", "tpu"]), ["--device tpu", "use cpu"]),
 ]
