@@ -363,9 +363,10 @@ def learned(r):
                           "the frequent classes score higher, so the pooled (micro) score is the optimistic one."
                           if mi > ma else "the rare classes score higher than the frequent ones."))
     if d_ft is not None:
+        t_ft, t_fr = secs(get(ft, "train_time_s")), secs(get(fr, "train_time_s"))
         out.append(f"Fine-tuning the encoder: validation macro F1 "
                    f"{R.trend(get(fr, 'val', 'macro_f1'), get(ft, 'val', 'macro_f1'), f3)}, for "
-                   f"{secs(get(ft, 'train_time_s'))} instead of {secs(get(fr, 'train_time_s'))} of training"
+                   + (f"the same training time ({t_ft})" if t_ft == t_fr else f"{t_ft} instead of {t_fr} of training")
                    + (": adapting the representation to mixtures pays off." if f3(d_ft) != f3(0) and d_ft > 0 else
                       ": the frozen features already hold what the probe needs."))
     d_used = dict(r["runs"]).get(r["used"])
