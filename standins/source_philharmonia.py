@@ -103,9 +103,8 @@ def instruments(families, n_per_family, seed):
             continue
         regions, dropped = [], {}
         for r in takes(folder, articulation):
-            check = source_sfz.verify_pitch(r)
+            check = source_sfz.confirmed_pitch(r, dropped)
             if check is None:
-                dropped["pitch not confirmed"] = dropped.get("pitch not confirmed", 0) + 1
                 continue
             regions.append(dict(r, pitch=round(float(check[0]), 3), octave_fix=check[1], measured=round(check[2], 2)))
         name = f"philharmonia:{folder.replace(' ', '-')}:{articulation}"

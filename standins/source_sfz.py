@@ -378,14 +378,26 @@ def fetch_list():
     return sorted({f"github:{lib}" if lib in LIBRARIES else lib for _, _, _, lib, _ in _LIBS})
 
 
+def confirmed_pitch(region, skipped):
+    """verify_pitch, counting in `skipped` why a region is left out: a sample that can't be read (snapshots hold
+    some empty or broken files) or a pitch the audio does not confirm."""
+    try:
+        check = verify_pitch(region)
+    except (RuntimeError, ValueError):      # soundfile's LibsndfileError is a RuntimeError
+        skipped["unreadable sample"] = skipped.get("unreadable sample", 0) + 1
+        return None
+    if check is None:
+        skipped["pitch not confirmed"] = skipped.get("pitch not confirmed", 0) + 1
+    return check
+
+
 def program_regions(sfz_file, verbose=False):
     """The program's kept regions, each with its verified natural pitch; -> (regions, Counter of drops)."""
     kept, skipped = select_regions(sfz_file, library_root(sfz_file))
     out = []
     for r in kept:
-        check = verify_pitch(r)
+        check = confirmed_pitch(r, skipped)
         if check is None:
-            skipped["pitch not confirmed"] += 1
             continue
         r = dict(r, pitch=round(float(check[0]), 3), octave_fix=check[1], measured=round(check[2], 2))
         if check[1]:

@@ -153,3 +153,20 @@ def test_reserved_library_refused(tmp_path):
     proc = run_script(SCRIPT, "--out", tmp_path / "o", "--sources", "sfz", "--sfz_libs", lib, "--fonts", FONT,
                       "--synthetic_per_family", "0", "--splits", "train=sfz", check=False)
     assert proc.returncode != 0 and "reserved for independent evaluation" in proc.stderr
+
+
+def test_an_empty_sample_file_is_counted_and_left_out(tmp_path):
+    # fetched snapshots hold some zero-byte files (Philharmonia has a few): the render goes on without them
+    lib = tmp_path / "lib"
+    (lib / "samples").mkdir(parents=True)
+    sf.write(lib / "samples" / "good.wav", harmonic(60, 5.0, 6, 0.1), LIB_SR, subtype="PCM_16")
+    (lib / "samples" / "empty.wav").write_bytes(b"")
+    (lib / "test.sfz").write_text("<region> sample=samples/good.wav key=60\n"
+                                  "<region> sample=samples/empty.wav key=72\n")
+    out = tmp_path / "out"
+    proc = run_script(SCRIPT, "--out", out, "--sources", "sfz", "--sfz_libs", f"{lib / 'test.sfz'}=flute:acoustic",
+                      "--fonts", FONT, "--synthetic_per_family", "0", "--splits", "train=sfz", "--pitch_step", "1",
+                      "--velocities", "127", "--max_notes_per_instrument", "0", "--workers", "1", timeout=300)
+    assert "'unreadable sample': 1" in proc.stdout, proc.stdout
+    pitches = {int(name.split("-")[1]) for name in json.loads((out / "train" / "examples.json").read_text())}
+    assert pitches and max(pitches) <= 62, pitches      # only notes within 2 semitones of the readable sample
