@@ -10,12 +10,12 @@ checkpoint_sha256 is missing or differs from the shipped checkpoint's is marked 
 belonged to the shipped model.
 """
 import argparse
-import hashlib
 import json
-import math
 import re
 import sys
 from pathlib import Path
+
+from results import data_kind, sha256, wilson
 
 REPO = Path(__file__).resolve().parents[1]
 # the top README names the results files; hw0/README.txt travels in the hand-in zip, which holds no results/
@@ -32,21 +32,6 @@ def load(path):
         return json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return None
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def wilson(p, n, z=1.96):
-    """95 % Wilson score interval of a proportion p measured on n items."""
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def recipe_command(cmd):
@@ -97,7 +82,7 @@ def table(results_dir, brief=False):
         valid = (train or {}).get("val", {}).get("top1")
         test = [proxy.get("top1"), proxy.get("top3")] if proxy else [None, None]
         if genuine and genuine.get("n"):
-            if not str(genuine.get("provenance", "")).lower().startswith("genuine"):
+            if data_kind(genuine) != "genuine":
                 marks.append(f"genuine/inference_{stem}.json (its provenance does not say genuine)")
             lo, hi = wilson(genuine["top1"], genuine["n"])
             gen = f"{genuine['top1']:.3f} [{lo:.2f}-{hi:.2f}] / {genuine['top3']:.3f}"
@@ -121,7 +106,7 @@ def table(results_dir, brief=False):
             f"(test split: {n_test or 0:,} notes; not NSynth);",
             "  genuine = 99 real NSynth notes (6-10 per family, nearly all MIDI 48), measured only, never trained on;",
             "  on 99 notes one note is one point and the 95 % interval is about +-10 points."]
-    if prov and not prov.lower().startswith("rendered"):
+    if prov and data_kind({"provenance": prov}) != "proxy":
         data[0] = f"  proxy test data: {prov[:90]}"
     return [START] + head + rows + notes + [""] + data + ["  Trained by:"] + commands + [END]
 
