@@ -115,20 +115,20 @@ def main():
     # split (one warning per split names them; the results count them): found here from the header, and from the samples
     # (NaN/inf) when the clips are read: here for --finetune, which reads every clip each epoch, else at extraction.
     splits = ["train", "validation"] + (["test"] if args.eval_test else [])
-    data, counts, problems = {}, {}, {}
+    data, counts, problems, clip_dir = {}, {}, {}, {}
     for s in splits:
         files, y, c = U.read_split(args.data_root, s, n_classes, args.limit)
-        problems[s], c["length_fixed"] = U.check_clips(files, where=U.split_paths(args.data_root, s)[0],
-                                                       samples=args.finetune)
+        clip_dir[s] = U.split_paths(args.data_root, s)[0]
+        problems[s], c["length_fixed"] = U.check_clips(files, where=clip_dir[s], samples=args.finetune)
         if len(problems[s]) == len(files):
-            U.report_excluded(files, problems[s], U.split_paths(args.data_root, s)[0])   # nothing usable: one error
+            U.report_excluded(files, problems[s], clip_dir[s])   # nothing usable: one error
         data[s], counts[s] = (files, y), dict(c, n=len(files))
         print(f"{s}: {len(files)} labelled clips, positives per class {y.sum(0).astype(int).tolist()}")
 
     def drop_unusable(s):
         """Leave split s's unusable clips out of it: one warning naming them, their count and names in the results."""
         files, y = data[s]
-        kept = set(U.report_excluded(files, problems[s], U.split_paths(args.data_root, s)[0], f"the {s} split"))
+        kept = set(U.report_excluded(files, problems[s], clip_dir[s], f"the {s} split"))
         keep = [i for i, f in enumerate(files) if f in kept]
         data[s] = ([files[i] for i in keep], y[keep])
         counts[s].update(n=len(keep), n_excluded=len(files) - len(keep),
