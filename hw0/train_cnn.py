@@ -39,6 +39,9 @@ p.add_argument("--results_dir", default=str(utils.REPO / "results" / "hw0"))
 p.add_argument("--cache_dir", default=str(utils.REPO / ".cache"), help="log-mel cache and resume state")
 p.add_argument("--overwrite", action="store_true", help="replace an existing checkpoint of this --name (e.g. the "
                                                           "shipped checkpoints/hw0/cnn_log.pt) and its results")
+p.add_argument("--init", default=None, metavar="CHECKPOINT",
+               help="start from this train_cnn.py checkpoint's weights and input normalisation instead of a random "
+                    "model (fine-tuning on new data); its model, mel and input settings are kept")
 p.add_argument("--max_train", type=int, default=0, help="random subset of the training split (0 = all), e.g. for "
                                                           "quick ablations")
 p.add_argument("--epochs", type=int, default=30)
@@ -98,6 +101,17 @@ if not 0 <= args.augment_p <= 1:
 if not 0 <= args.rfn <= 1:
     utils.die(f"--rfn {args.rfn} is not a blend weight; use a value in 0-1 (0 = off, 0.5 as in Kim et al.)")
 mel_cfg = dict(utils.MEL_DEFAULTS, n_fft=args.n_fft, hop_length=args.hop_length, n_mels=args.n_mels)
+init = None
+if args.init:
+    if not Path(args.init).is_file():
+        utils.die(f"--init {args.init}: no such checkpoint; give a .pt written by hw0/train_cnn.py")
+    _, init = load_checkpoint(args.init, "cpu")
+    asked = dict(log_input=not args.no_log, peak_norm=args.peak_norm, pitch_ref=args.pitch_channel or None)
+    differs = {k: (init.get(k), v) for k, v in asked.items() if init.get(k) != v}
+    if differs:
+        utils.die(f"--init {args.init} was trained with " + ", ".join(f"{k}={a}" for k, (a, _) in differs.items())
+                  + "; pass the same --no_log / --peak_norm / --pitch_channel to fine-tune it")
+    mel_cfg = init["mel"]           # the weights only make sense on the input they were trained on
 
 # ---- data: streamed once through the mel front end into float16 caches on disk, read back by random access ------
 # (a split never sits in memory: 289,205 notes are 4.7 GB of log-mel on disk; training holds a batch at a time)
@@ -128,7 +142,8 @@ n_frames = utils.read_rows(train["file"], train_rows[:1]).shape[-1]
 print(f"train {len(train_y)} notes, valid {len(valid_y)} notes, input ({args.n_mels}, {n_frames}) (mels x frames), "
       f"{'log' if not args.no_log else 'linear'} mel, device {device}")
 # per mel bin, training set only
-norm_mean, norm_std = utils.mel_stats(train["file"], train_rows, not args.no_log, args.peak_norm)
+norm_mean, norm_std = ((init["norm_mean"], init["norm_std"]) if init else
+                        utils.mel_stats(train["file"], train_rows, not args.no_log, args.peak_norm))
 
 
 class CachedBatches(torch.utils.data.Dataset):
@@ -174,7 +189,12 @@ def predict(model, split, split_pitches, batch_size=256):
 # ---- model, optimiser, schedule --------------------------------------------------------------------------------
 model_config = dict(n_mels=args.n_mels, n_classes=len(utils.FAMILIES), width=args.width, n_blocks=args.n_blocks,
                     dropout=args.dropout, in_channels=2 if pitch_ref else 1, rfn=args.rfn)
+if init:
+    model_config = init["model_config"]
 model = NoteCNN(**model_config).to(device)
+if init:
+    model.load_state_dict(init["state_dict"])
+    print(f"fine-tuning {args.init} (epoch {init['epoch']}, validation top-1 {init['val_top1']:.4f})")
 optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
 def epoch_batches(perm):
     """The epoch's batches of positions; a last batch of one note joins the one before (BatchNorm can't train on a
@@ -303,7 +323,9 @@ utils.write_json(results_dir / f"{name}.json", dict(
     command=utils.command_line(), seed=args.seed, class_names=utils.FAMILIES, log_input=not args.no_log,
     data=dict(train_dir=args.train_dir, valid_dir=args.valid_dir, test_dir=args.test_dir,
               provenance=utils.read_provenance(args.train_dir), n_train=len(train_y), n_valid=int(len(valid_y))),
-    mel=mel_cfg, recipe=dict(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, augment=kinds,
+    mel=mel_cfg, recipe=dict(init=dict(checkpoint=utils.shown_path(Path(args.init)),
+                                       sha256=utils.file_sha256(args.init)) if args.init else None,
+                             epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, augment=kinds,
                              augment_p=args.augment_p, peak_norm=args.peak_norm, pitch_channel=pitch_ref, rfn=args.rfn,
                              specaugment=args.specaugment, mixup=args.mixup, label_smoothing=args.label_smoothing),
     train_time_s=round(train_time, 1), best_epoch=ckpt["epoch"],

@@ -290,6 +290,10 @@ def cached_rows(kind, paths, labels, cache_dir, settings, row_fn, chunk_size=CHU
     key = file_list_key(paths, kind, settings)
     final = Path(cache_dir) / f"hw0_{kind}_{key}"
     partial = final.with_name(final.name + ".partial")
+    manifest = [f"{os.path.realpath(p)}|{os.stat(p).st_size}|{os.stat(p).st_mtime_ns}" for p in paths]
+    settings_key = file_list_key([], kind, settings)
+    if not (final / "done.json").is_file():
+        carve_from_bigger_cache(final, manifest, settings_key)
     if (final / "done.json").is_file():
         print(f"{kind}: cache hit {final}")
         problems = {int(r): f for r, f in json.loads((final / "done.json").read_text())["problems"].items()}
@@ -323,7 +327,8 @@ def cached_rows(kind, paths, labels, cache_dir, settings, row_fn, chunk_size=CHU
                 progress["chunks_done"] += 1
                 progress["problems"] = problems
                 write_json_atomic(partial / "progress.json", progress)
-        write_json_atomic(partial / "done.json", dict(n=len(paths), problems=problems))
+        (partial / "files.txt").write_text("\n".join(manifest))
+        write_json_atomic(partial / "done.json", dict(n=len(paths), problems=problems, settings_key=settings_key))
         if final.exists():                            # a stale, incomplete folder of the same key
             shutil.rmtree(final)
         os.rename(partial, final)
@@ -332,6 +337,42 @@ def cached_rows(kind, paths, labels, cache_dir, settings, row_fn, chunk_size=CHU
     rows = np.flatnonzero(usable)
     return dict(file=final / "rows.npy", rows=rows, labels=np.asarray(labels)[rows],
                 paths=[str(paths[i]) for i in rows])
+
+
+def carve_from_bigger_cache(final, manifest, settings_key):
+    """Write the cache `final` from a complete cache of the same kind and settings that already holds every one of
+    these files (same real path, size and mtime), instead of decoding them again: a selection run trains one model
+    per fold on subsets of one split (bench/hw0_select.py), and each fold's cache is then a copy, not a recompute."""
+    wanted = {line: i for i, line in enumerate(manifest)}
+    for done in sorted(final.parent.glob(final.name.rsplit("_", 1)[0] + "_*/done.json")):
+        info = json.loads(done.read_text())
+        files = done.with_name("files.txt")
+        if info.get("settings_key") != settings_key or not files.is_file() or info["n"] < len(manifest):
+            continue
+        have = {line: i for i, line in enumerate(files.read_text().split("\n"))}
+        if not all(line in have for line in wanted):
+            continue
+        src = np.load(done.with_name("rows.npy"), mmap_mode="r")
+        partial = final.with_name(final.name + ".partial")
+        partial.mkdir(parents=True, exist_ok=True)
+        rows = np.lib.format.open_memmap(partial / "rows.npy", mode="w+", dtype=src.dtype,
+                                         shape=(len(manifest),) + src.shape[1:])
+        order = np.array([have[line] for line in manifest])
+        for start in range(0, len(order), CHUNK):
+            rows[start:start + CHUNK] = src[np.sort(order[start:start + CHUNK])][
+                np.argsort(np.argsort(order[start:start + CHUNK]))]
+        rows.flush()
+        del rows, src
+        new_row = {have[line]: i for line, i in wanted.items()}
+        problems = {str(new_row[int(r)]): f for r, f in info["problems"].items() if int(r) in new_row}
+        (partial / "files.txt").write_text("\n".join(manifest))
+        write_json_atomic(partial / "done.json", dict(n=len(manifest), problems=problems, settings_key=settings_key,
+                                                      carved_from=done.parent.name))
+        if final.exists():                            # a stale, incomplete folder of the same key
+            shutil.rmtree(final)
+        os.rename(partial, final)
+        print(f"{final.name}: {len(manifest)} notes copied from the cache {done.parent.name}")
+        return
 
 
 def read_rows(file, idx):

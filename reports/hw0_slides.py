@@ -1,5 +1,5 @@
 """
-HW0 report content (NSynth instrument family): ten slides, one function each, every number read from results/hw0.
+HW0 report content (NSynth instrument family): ten or eleven slides, one function each, every number read from results/hw0.
 
     1 cover                     ml.json, cnn_log.json, cnn_nolog.json (data counts)
     2 approach                  the same + genuine/inference_*.json (how many genuine notes)
@@ -10,7 +10,8 @@ HW0 report content (NSynth instrument family): ten slides, one function each, ev
     7 Task 3 log vs linear      cnn_log.json, cnn_nolog.json
     8 training curves           cnn_log.json, cnn_nolog.json (history)
     9 genuine NSynth notes      genuine/inference_*.json whose provenance starts with "genuine"
-   10 what we learned           all of the above
+   10 real recordings           leave_one_library_out.json (bench/hw0_select.py --lolo; only when it is there)
+   11 what we learned           all of the above
 
 A missing results file gives a box naming the command that writes it.
 """
@@ -92,7 +93,10 @@ def build(results_dir, author):
     r["mel_txt"] = txt.read_text(errors="replace").strip() if txt.is_file() else None
     r["mel_png"] = results_dir / "mel_grid.png" if (results_dir / "mel_grid.png").is_file() else None
     r["model_files"] = [f for _, f, _, _, _ in r["present"]]
-    for make in (cover, approach, at_a_glance, mel_grid, mel_reading, task2, task3, curves, genuine, learned):
+    r["lolo"] = R.load("leave_one_library_out.json")
+    r["paired"] = {key: d for key, _, _, stem, _ in MODELS if (d := R.load(f"genuine/paired_{stem}.json"))}
+    for make in (cover, approach, at_a_glance, mel_grid, mel_reading, task2, task3, curves, genuine,
+                 real_libraries, learned):
         make(r)
 
 
@@ -172,6 +176,8 @@ def approach(r):
                      + (f" ({get(mel, 'n_mels')} mel bands, n_fft {get(mel, 'n_fft')}, hop {get(mel, 'hop_length')})"
                         if mel else "")
                      + f"; cross-entropy, {get(cnn, 'recipe', 'epochs') or 'n/a'} epochs"
+                     + (" continuing from earlier weights (--init, trained on the rendered notes alone)"
+                        if get(cnn, "recipe", "init") else "")
                      + (f", augmentation: {', '.join(map(str, aug))}" if aug else "")
                      + ". Trained once on log-mel and once on linear-mel input.")
     else:
@@ -416,15 +422,16 @@ def show_val(v):
 
 def recipe_differences(a, b):
     """{flag: (value in a, value in b)} where the two runs' recipes differ: the recipe and mel settings of the
-    results JSON first, then any other flag of the recorded commands (apart from --no_log, the compared switch)."""
-    diffs, covered = {}, set()
+    results JSON first, then any other flag of the recorded commands (apart from --no_log, the compared switch, and
+    --init: each model continues from its own earlier weights)."""
+    diffs, covered = {}, {"--init"}
     for block in ("recipe", "mel"):
         ra = get(a, block) if isinstance(get(a, block), dict) else {}
         rb = get(b, block) if isinstance(get(b, block), dict) else {}
         for k in dict.fromkeys(list(ra) + list(rb)):
             covered.add(f"--{k}")
             va, vb = ra.get(k), rb.get(k)
-            if not (off(va) and off(vb)) and va != vb:
+            if not (off(va) and off(vb)) and va != vb and f"--{k}" != "--init":
                 diffs[f"--{k}"] = (va, vb)
     fa, fb = R.command_flags(get(a, "command")), R.command_flags(get(b, "command"))
     for flag in dict.fromkeys(list(fa) + list(fb)):
@@ -603,6 +610,48 @@ def genuine(r):
 # 10 --------------------------------------------------------------------------
 
 
+def lolo_row(r, key):
+    """The leave-one-library-out block of this model's recipe (named after its checkpoint), or None."""
+    stem = next(s for k, _, _, s, _ in MODELS if k == key)
+    return get(r["lolo"], "ml" if key == "ml" else "cnn", stem, "lolo")
+
+
+def real_libraries(r):
+    """Leave-one-library-out on recorded sample libraries: the retrained recipe vs the previous checkpoint, which
+    never heard any of the libraries, on the same notes."""
+    rows_of = [(key, lolo_row(r, key)) for key, *_ in MODELS]
+    rows_of = [(key, lo) for key, lo in rows_of if get(lo, "vs_baseline")]
+    if not rows_of:
+        return
+    fig = slide("Real recordings: leave-one-library-out", ["leave_one_library_out.json"])
+    head = ["model", "previous (95 % interval)", "retrained (95 % interval)", "difference (95 % interval)",
+            "McNemar p", "notes"]
+    rows = []
+    for key, lo in rows_of:
+        v = lo["vs_baseline"]
+        rows.append([short(r, key), f"{pct(v['b'])} ({100 * v['b_ci'][0]:.1f}\u2013{100 * v['b_ci'][1]:.1f})",
+                     f"{pct(v['a'])} ({100 * v['a_ci'][0]:.1f}\u2013{100 * v['a_ci'][1]:.1f})",
+                     f"{points(v['diff'])} ({100 * v['diff_ci'][0]:+.1f} to {100 * v['diff_ci'][1]:+.1f})",
+                     "<0.001" if v["mcnemar_p"] < 0.001 else f"{v['mcnemar_p']:.3f}", count(v["n"])])
+    _, used = S.table(fig, (LEFT, 0.5, RIGHT - LEFT, TOP - 0.5), head, rows, size=15, min_size=12,
+                      align=["l"] + ["r"] * (len(head) - 1))
+    key, lo = rows_of[0]
+    fams = [f for f in (r["names"] or []) if f in get(lo, "per_family")]
+    words = [f"Every recorded sample library of the training split ({len(get(lo, 'per_library') or {})} libraries, "
+             f"{count(get(lo, 'pooled', 'n'))} notes) is scored by a model trained without it; 'previous' is the "
+             f"checkpoint trained before any library was added, on the same notes (paired: McNemar's test, "
+             f"bootstrap interval of the difference).",
+             f"{short(r, key)} per family, previous \u2192 retrained: " + ", ".join(
+                 f"{f} {pct(get(lo, 'per_family', f, 'baseline_top1'))} \u2192 {pct(get(lo, 'per_family', f, 'top1'))}"
+                 for f in fams) + "."]
+    for k, d in r["paired"].items():
+        words.append(f"Genuine NSynth notes, {short(r, k)}: previous {pct(d['b'])} \u2192 retrained {pct(d['a'])} "
+                     f"({points(d['diff'])}, McNemar p {d['mcnemar_p']:.2f}, {count(d['n'])} notes).")
+    S.bullets_box(fig, (LEFT, BOTTOM + 0.01, RIGHT - LEFT, TOP - used - BOTTOM - 0.05), words, size=15, min_size=11)
+
+# 11 --------------------------------------------------------------------------
+
+
 def learned(r):
     files = r["model_files"] + [g[0] for g in r["genuine"]]
     fig = slide("What we learned", files)
@@ -661,8 +710,8 @@ def learned(r):
         out.append("No results yet: the slides before this one name the commands that produce them.")
     kind = R.data_kind(r["main"]) if r["main"] else None
     out.append("Limits: one seed per model"
-               + (f"; every number {'outside slide 9 ' if r['genuine'] else ''}is on rendered stand-ins, not NSynth "
-                  f"recordings" if kind == "proxy" else "; the training data's origin is not recorded"
+               + (f"; every number {'outside slide 9 ' if r['genuine'] else ''}is on stand-in notes (rendered, or "
+                  f"recorded by sample libraries), not NSynth recordings" if kind == "proxy" else "; the training data's origin is not recorded"
                   if kind == "unknown" else "")
                + (f"; {count(get(r['genuine'][0][2], 'n'))} genuine notes are a small sample." if r["genuine"]
                   else "."))

@@ -102,13 +102,57 @@ def table(results_dir, brief=False):
                                                for c, _ in SHIPPED) if d), "")
     head = ["  checkpoint    model                         proxy valid  proxy test       99 genuine NSynth notes",
             "                                              top-1        top-1 / top-3    top-1 [95 % interval] / top-3"]
-    data = [f"  proxy = rendered stand-in notes of instruments never seen in training "
-            f"(test split: {n_test or 0:,} notes; not NSynth);",
+    data = ["  proxy = stand-in notes (rendered or recorded; not NSynth) of instruments never seen in training",
+            f"  (test split: {n_test or 0:,} notes);",
             "  genuine = 99 real NSynth notes (6-10 per family, nearly all MIDI 48), measured only, never trained on;",
             "  on 99 notes one note is one point and the 95 % interval is about +-10 points."]
     if prov and data_kind({"provenance": prov}) != "proxy":
-        data[0] = f"  proxy test data: {prov[:90]}"
-    return [START] + head + rows + notes + [""] + data + ["  Trained by:"] + commands + [END]
+        data[:2] = [f"  proxy test data: {prov[:90]}"]
+    return [START] + head + rows + notes + [""] + data + library_out(results_dir, brief) + ["  Trained by:"] + \
+        commands + [END]
+
+
+def p_text(p):
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def paired_row(ckpt_name, pair):
+    return (f"  {ckpt_name:<13} {pair['b']:.3f} [{pair['b_ci'][0]:.2f}-{pair['b_ci'][1]:.2f}]    "
+            f"{pair['a']:.3f} [{pair['a_ci'][0]:.2f}-{pair['a_ci'][1]:.2f}]    {pair['diff']:+.3f} "
+            f"[{pair['diff_ci'][0]:+.3f} to {pair['diff_ci'][1]:+.3f}]   {p_text(pair['mcnemar_p']):<8} "
+            f"{pair['n']:,}")
+
+
+def library_out(results_dir, brief):
+    """The previous checkpoint and this one on the same notes, paired: leave-one-library-out on real recordings
+    (results/hw0/leave_one_library_out.json, bench/hw0_select.py --lolo) and the genuine notes
+    (genuine/paired_<name>.json, bench/hw0_paired.py)."""
+    lolo = load(results_dir / "leave_one_library_out.json") or {}
+    lolo_rows, genuine_rows = [], []
+    for ckpt_name, _ in SHIPPED:
+        stem = Path(ckpt_name).stem
+        pair = lolo.get("ml" if ckpt_name.endswith(".joblib") else "cnn", {}).get(stem, {}).get("lolo", {}).get(
+            "vs_baseline")
+        if pair:
+            lolo_rows.append(paired_row(ckpt_name, pair))
+        pair = load(results_dir / "genuine" / f"paired_{stem}.json")
+        if pair:
+            genuine_rows.append(paired_row(ckpt_name, pair))
+    if not lolo_rows and not genuine_rows:
+        return []
+    head = "  checkpoint    previous [95 %]      this one [95 %]      difference [95 %]           McNemar  notes"
+    out = ["", "  Before and after the real recordings were added, on the same notes ('previous' = the checkpoint",
+           "  trained on rendered notes only; difference: paired bootstrap; McNemar's exact test):"]
+    if lolo_rows:
+        out += ["  leave-one-library-out: each sample library of the training split, scored by a model trained "
+                "without it" + (":" if brief else "")]
+        out += ([] if brief else ["  (results/hw0/leave_one_library_out.json, bench/hw0_select.py --lolo):"])
+        out += [head] + lolo_rows
+    if genuine_rows:
+        out += ["  the 99 genuine NSynth notes" + ("" if brief else
+                                                   " (results/hw0/genuine/paired_<checkpoint>.json)") + ":"]
+        out += [head] + genuine_rows
+    return out + [""]
 
 
 def rewrite(path, block):

@@ -171,8 +171,12 @@ def data_text(d):
 
 
 def data_short(d):
-    """A few words for running text: 'rendered proxy data from SoundFonts (not NSynth)', 'data of unknown origin'."""
-    return provenance(d).split(":")[0].strip() if data_kind(d) != "unknown" else "data of unknown origin"
+    """A few words for running text: 'rendered proxy data from SoundFonts (not NSynth)', 'data of unknown origin';
+    '... and recorded sample libraries' where a merged stand-in also holds real recordings."""
+    if data_kind(d) == "unknown":
+        return "data of unknown origin"
+    words = provenance(d).split(":")[0].strip()
+    return words + (" and recorded sample libraries" if "recorded sample libraries" in provenance(d) else "")
 
 
 def data_of(labels):

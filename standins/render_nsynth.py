@@ -143,7 +143,8 @@ SOURCE_OVERRIDE = {"opl3": "synthetic"}  # an FM chip synthesises every preset
 
 # Extra sources: one module each, named standins/source_<name>.py; the source name is its lineage. A module provides
 #   available() -> None, or a one-line install hint when its engine is missing
-#   instruments(families, n_per_family, seed) -> [{"family", "source", "unit", "name", "params"}, ...]
+#   instruments(families, n_per_family, seed) -> [{"family", "source", "unit", "name", "params"}, ...]; an optional
+#       "lineage" (a sample library's name) makes the lineage "<source>:<lineage>"
 #       unit: instruments sharing a unit (same preset/model family) always go to the same split
 #       params: JSON-able, everything render_notes needs to make this instrument again
 #   render_notes(params, notes, sr, dur, off, seed) -> [mono float array of dur*sr samples, or None if silent] per
@@ -340,7 +341,10 @@ def main():
         if missing:
             sys.exit(f"error: --sources {name}: {missing}")
         for inst in module.instruments(families, source_counts.get(name), args.seed):
-            insts.append({"kind": name, "font": None, "lineage": name, "bank": -1, "program": -1,
+            # a sample library is a lineage of its own ("sfz:karoryfer.growlybass"), so that a selection can leave
+            # one out; the split rule still names the source ("sfz:0.8")
+            lineage = f"{name}:{inst['lineage']}" if inst.get("lineage") else name
+            insts.append({"kind": name, "font": None, "lineage": lineage, "bank": -1, "program": -1,
                           "preset_name": inst["name"], "family": inst["family"], "source": inst["source"],
                           "params": inst["params"], "unit": (name, inst["family"], inst["unit"]),
                           "key": key_seed(name, inst["family"], inst["name"])})
@@ -351,7 +355,7 @@ def main():
     split_of = {}
     for lin, fracs in split_rule.items():
         for fam in families:
-            units = {i["unit"] for i in insts if i["lineage"] == lin and i["family"] == fam}
+            units = {i["unit"] for i in insts if i["lineage"].split(":")[0] == lin and i["family"] == fam}
             split_of.update(assign_units(list(units), fracs, np.random.default_rng(key_seed("split", args.seed, lin, fam))))
     insts = [i for i in insts if i["unit"] in split_of]
 
@@ -371,8 +375,18 @@ def main():
         off = int(rng.integers(args.pitch_step))
         grid = [(p, v) for p in range(args.pitch_min + off, args.pitch_max + 1, args.pitch_step) for v in velocities]
         if inst["kind"] in EXTRA_SOURCES and hasattr(source_module(inst["kind"]), "playable"):
-            grid = [(p, v) for p, v in grid if source_module(inst["kind"]).playable(inst["params"], p, v)]
-        cap = lineage_caps.get(inst["lineage"], args.max_notes_per_instrument)
+            module = source_module(inst["kind"])
+            grid = [(p, v) for p, v in grid if module.playable(inst["params"], p, v)]
+            # velocities that play the same recording at the same pitch are one note (peaks are normalised)
+            seen, distinct = set(), []
+            for p, v in grid:
+                key = json.dumps(dict(module.note_info(inst["params"], p, v), layer=None), sort_keys=True)
+                if key not in seen:
+                    seen.add(key)
+                    distinct.append((p, v))
+            grid = distinct
+        cap = lineage_caps.get(inst["lineage"], lineage_caps.get(inst["lineage"].split(":")[0],
+                                                                 args.max_notes_per_instrument))
         if cap and len(grid) > cap:
             if focus:
                 inside = [j for j, (p, _) in enumerate(grid) if focus[0] <= p <= focus[1]]

@@ -111,6 +111,7 @@ def instruments(families, n_per_family, seed):
         print(f"{name}: {len(regions)} takes kept; dropped {dropped}")
         if regions:
             out.append({"family": family, "source": "acoustic", "unit": folder, "name": name,
+                        "lineage": folder.replace(" ", "-"),
                         "params": {"name": name, "library": "skratchdot/philharmonia-samples", "program": folder,
                                    "regions": regions, "distortion": False}})
     return out

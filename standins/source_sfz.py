@@ -37,7 +37,8 @@ re the peak) is trimmed to 2 ms before the onset. Velocity changes the sample la
 every note's peak, as NSynth does.
 
 Split unit = the library: programs of one library (the same instruments played or processed otherwise) never
-straddle splits. The instrument name is <library>:<program>.
+straddle splits. Each library is its own lineage (sfz:<library>, e.g. sfz:karoryfer.growlybass), so a selection can
+train without one library and test on it (bench/hw0_select.py --lolo). The instrument name is <library>:<program>.
 
 Licences (each library's LICENSE file): the karoryfer.* libraries, dsmolken.double-bass, SplendidGrandPiano,
 MaestroConcertGrandPiano, jRhodes3c and GregSullivan.E-Pianos are public domain / CC0 or royalty-free for any use;
@@ -428,7 +429,7 @@ def instruments(families, n_per_family, seed):
         name = f"{lib.split('/')[-1]}:{Path(program).stem}"
         print(f"{name}: {len(regions)} regions, MIDI {min(r['pitch'] for r in regions):.0f}-"
               f"{max(r['pitch'] for r in regions):.0f}; dropped {dict(skipped)}")
-        out.append({"family": family, "source": source, "unit": lib, "name": name,
+        out.append({"family": family, "source": source, "unit": lib, "name": name, "lineage": lib.split("/")[-1],
                     "params": {"name": name, "library": lib, "program": program, "regions": regions,
                                "distortion": False}})
     return out

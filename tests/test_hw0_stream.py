@@ -3,6 +3,7 @@ extraction resumed after an interruption, training reproducible from the cache, 
 runs writing into runs/ (never over the shipped results or checkpoints)."""
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -200,3 +201,55 @@ def test_training_refuses_to_replace_the_shipped_checkpoint(nsynth_root, script,
     assert f"checkpoints/hw0/{shipped} exists" in proc.stderr
     assert "--overwrite to replace it" in proc.stderr and "--name NAME for a trial run" in proc.stderr
     assert tree_state(ROOT / "checkpoints" / "hw0") == before
+
+
+def test_a_subset_of_cached_files_is_copied_from_the_bigger_cache(split, tmp_path, capsys):
+    """A fold of symlinks to some of a split's notes (bench/hw0_select.py) gets its cache from the split's cache:
+    the same rows, the unreadable file still named and excluded, nothing decoded again."""
+    paths, labels = utils.list_nsynth(split)
+    full = utils.cached_rows("logmel", paths, labels, tmp_path, MEL, lambda a: utils.log_mel(a, MEL).half().numpy(),
+                             chunk_size=4)
+    fold = tmp_path / "fold" / "audio"
+    fold.mkdir(parents=True)
+    picked = [p for k, p in enumerate(paths) if k % 2 == 0 or "guitar_acoustic_000-060" in str(p)][::-1]
+    for p in picked:
+        (fold / p.name).symlink_to(p)
+    sub_paths, sub_labels = utils.list_nsynth(fold.parent)
+    capsys.readouterr()
+    sub = utils.cached_rows("logmel", sub_paths, sub_labels, tmp_path, MEL, lambda a: 1 / 0, chunk_size=4)
+    out = capsys.readouterr()
+    assert f"{len(sub_paths)} notes copied from the cache" in out.out and "guitar_acoustic_000-060-100.wav" in out.err
+    full_rows = {Path(p).name: r for p, r in zip(full["paths"], utils.read_rows(full["file"], full["rows"]))}
+    sub_rows = utils.read_rows(sub["file"], sub["rows"])
+    assert len(sub["paths"]) == len(picked) - 1 and list(sub["labels"]) == [
+        lab for p, lab in zip(sub_paths, sub_labels) if "guitar_acoustic_000-060" not in str(p)]
+    for p, row in zip(sub["paths"], sub_rows):
+        np.testing.assert_array_equal(row, full_rows[Path(p).name])
+    # other settings are another cache: computed, not copied
+    other = dict(MEL, n_mels=32)
+    utils.cached_rows("logmel", sub_paths, sub_labels, tmp_path, other,
+                      lambda a: utils.log_mel(a, other).half().numpy(), chunk_size=4)
+    assert "copied from the cache" not in capsys.readouterr().out
+
+
+def test_fine_tuning_starts_from_the_checkpoint_and_keeps_its_input(nsynth_root, tmp_path):
+    """--init: the first epoch starts from the given weights (its normalisation and mel settings kept, recorded with
+    the checkpoint's sha256); a checkpoint trained on the other input kind is refused in one line."""
+    common = ["hw0/train_cnn.py", "--train_dir", nsynth_root / "nsynth-train", "--valid_dir",
+              nsynth_root / "nsynth-valid", "--batch_size", "16", "--cache_dir", tmp_path / "cache"]
+    run_script(*common, "--width", "8", "--n_blocks", "3", "--epochs", "2", "--n_mels", "48",
+               "--checkpoint_dir", tmp_path / "a", "--results_dir", tmp_path / "ra")
+    base = torch.load(tmp_path / "a" / "cnn_log.pt", weights_only=True)
+    run_script(*common, "--init", tmp_path / "a" / "cnn_log.pt", "--epochs", "1", "--lr", "1e-9",
+               "--checkpoint_dir", tmp_path / "b", "--results_dir", tmp_path / "rb")
+    tuned = torch.load(tmp_path / "b" / "cnn_log.pt", weights_only=True)
+    assert tuned["model_config"] == base["model_config"] and tuned["mel"]["n_mels"] == 48
+    assert torch.equal(tuned["norm_mean"], base["norm_mean"])
+    for k, v in base["state_dict"].items():          # a learning rate of 1e-9: weights all but unchanged
+        if v.is_floating_point() and "running" not in k:
+            assert torch.allclose(tuned["state_dict"][k], v, atol=1e-5), k
+    recipe = json.loads((tmp_path / "rb" / "cnn_log.json").read_text())["recipe"]
+    assert recipe["init"]["sha256"] == hashlib.sha256((tmp_path / "a" / "cnn_log.pt").read_bytes()).hexdigest()
+    refused = run_script(*common, "--init", tmp_path / "a" / "cnn_log.pt", "--no_log", "--epochs", "1",
+                         "--checkpoint_dir", tmp_path / "c", "--results_dir", tmp_path / "rc", check=False)
+    assert refused.returncode != 0 and "log_input=True" in refused.stderr and "Traceback" not in refused.stderr

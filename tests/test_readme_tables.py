@@ -27,6 +27,14 @@ def test_readme_tables_match_the_shipped_results():
     genuine = json.loads((ROOT / "results" / "hw0" / "genuine" / "inference_cnn_log.json").read_text())
     assert f"{train['val']['top1']:.3f}" in readme and f"{genuine['top1']:.3f} [" in readme
     assert "computed with another checkpoint" not in block, "a shipped results file does not match its checkpoint"
+    # leave-one-library-out: the previous and the retrained recipe on the same real notes, for each checkpoint
+    lolo = json.loads((ROOT / "results" / "hw0" / "leave_one_library_out.json").read_text())
+    for kind, stem in (("cnn", "cnn_log"), ("cnn", "cnn_nolog"), ("ml", "ml")):
+        pair = lolo[kind][stem]["lolo"]["vs_baseline"]
+        assert f"{pair['b']:.3f} [{pair['b_ci'][0]:.2f}-{pair['b_ci'][1]:.2f}]    {pair['a']:.3f}" in readme, stem
+        paired = json.loads((ROOT / "results" / "hw0" / "genuine" / f"paired_{stem}.json").read_text())
+        assert (f"{paired['b']:.3f} [{paired['b_ci'][0]:.2f}-{paired['b_ci'][1]:.2f}]    {paired['a']:.3f} "
+                f"[{paired['a_ci'][0]:.2f}-{paired['a_ci'][1]:.2f}]    {paired['diff']:+.3f}") in readme, stem
 
 
 def test_changed_or_foreign_results_are_caught(tmp_path):
@@ -44,6 +52,13 @@ def test_changed_or_foreign_results_are_caught(tmp_path):
     f.write_text(json.dumps(d))
     proc = run("--check", "--results_dir", results)
     assert "! ml.joblib: genuine/inference_ml.json computed with another checkpoint" in proc.stdout
+
+    d = json.loads((results / "genuine" / "paired_ml.json").read_text())
+    d.update(a=0.5, b=0.4, diff=0.1, mcnemar_p=0.0004)
+    (results / "genuine" / "paired_ml.json").write_text(json.dumps(d))
+    out = run("--check", "--results_dir", results).stdout
+    row = next(line for line in out.splitlines() if line.startswith("  ml.joblib") and line.endswith(" 99"))
+    assert " 0.400 [" in row and " 0.500 [" in row and " +0.100 [" in row and " <0.001 " in row
 
     d = json.loads((results / "cnn_log.json").read_text())
     d["command"] = ("python hw0/train_cnn.py --train_dir /somewhere/x/mix9/train --valid_dir /somewhere/x/mix9/valid "
