@@ -25,8 +25,9 @@ engine, a physical-model toolkit) is what real NSynth asks for, so:
                                with --baseline CKPT (e.g. the shipped model, which saw none of these libraries) the
                                paired difference on the same notes (bootstrap interval, McNemar p: bench/hw0_paired.py).
 
-    python bench/hw0_select.py --data DATA/mix3 --work SCRATCH/lolo --model ml --lolo --lolo_folds 5 \
-        --baseline checkpoints/hw0/ml.joblib --recipe "boosted=--models boosted_trees" --skip_genuine
+    python bench/hw0_select.py --data DATA/mix_real --work SCRATCH/lolo_ml --model ml --lolo --lolo_folds 6 \
+        --baseline PREVIOUS/ml.joblib --recipe "ml=--models boosted_trees" --skip_genuine \
+        --out results/hw0/leave_one_library_out.json
 
 Each recipe is a set of extra arguments for hw0/train_cnn.py (--model cnn) or hw0/train_ml.py (--model ml); the same
 --max_train and seed go to every run, so recipes compete on equal budgets. The test split is never read.
@@ -38,6 +39,7 @@ it a cheaper screen (each fold trains on N notes of the other lineages, for 3 ep
         --loso_notes 2000 --loso_args "--epochs 3" --recipe "dr=--epochs 6 --augment bands,mixstyle,famix,resample"
 """
 import argparse
+import csv
 import json
 import os
 import shlex
@@ -190,7 +192,7 @@ def genuine_score(run_name):
             per_family[fam] = f"{cm[i][i]}/{sum(cm[i])}"
     out = dict(top1=res["top1"], top3=res["top3"], n=res["n"], per_family=per_family)
     if args.baseline:
-        base_res, base_csv = run_inference(args.baseline, args.real, work / "inference" / "baseline_genuine")
+        _, base_csv = run_inference(args.baseline, args.real, work / "inference" / "baseline_genuine")
         out["vs_baseline"] = hw0_paired.compare_files(csv_path, base_csv)
     return out
 
@@ -222,7 +224,6 @@ def lolo_folds(lineage):
 
 def read_correct(csv_path):
     """Predictions CSV -> {file: (true family, top-1 right, top-3 right)}."""
-    import csv
     with open(csv_path, newline="") as f:
         return {r["file"]: (r["true"], r["pred1"] == r["true"], r["true"] in (r["pred1"], r["pred2"], r["pred3"]))
                 for r in csv.DictReader(f)}
@@ -254,12 +255,13 @@ def lolo_summary(notes, note_library):
 
 
 def run_lolo(name, recipe_args, row):
-    """Train without each fold's libraries, score their notes; per-note results kept in the row (resumable)."""
+    """Train without each fold's libraries, score their notes (and the baseline's) -> row["lolo"]; per-note results
+    go to <work>/lolo/<recipe>.json, so an interrupted selection continues with the next fold."""
     notes_file = work / "lolo" / f"{name}.json"        # per-note results, kept beside the folds (resumable)
     notes = json.loads(notes_file.read_text()) if notes_file.is_file() and "lolo" in row else {}
     folds = dict(lolo_folds(lineage))
     notes = {f: v for f, v in notes.items() if lineage.get(Path(f).stem) in folds.get(v["fold"], ())}
-    for fold_name, members in lolo_folds(lineage):
+    for fold_name, members in folds.items():
         run_name = f"{name}_without_{fold_name}"
         if any(v["fold"] == fold_name for v in notes.values()):
             continue
@@ -281,7 +283,7 @@ def run_lolo(name, recipe_args, row):
         save(name, row)
     note_library = {f: lineage[Path(f).stem] for f in notes}
     row["lolo"] = lolo_summary(notes, note_library)
-    row["lolo"]["folds"] = {fold_name: members for fold_name, members in lolo_folds(lineage)}
+    row["lolo"]["folds"] = folds
 
 
 def save(name, row):
