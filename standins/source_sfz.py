@@ -87,13 +87,18 @@ LIBRARIES = {
     "sfzinstruments/MatsHelgesson.MaestroConcertGrandPiano": [("Maestro Concert Grand.sfz", "keyboard", "acoustic")],
     "sfzinstruments/jlearman.jRhodes3c": [("jRhodes3c-looped-flac-sfz/_jRhodes-mono-looped.sfz", "keyboard",
                                            "electronic")],
+    "sfzinstruments/karoryfer.ergo": [("ergo_pizz.sfz", "bass", "acoustic"), ("ergo_arco.sfz", "string", "acoustic")],
+    "sfzinstruments/FlameStudios.Kay5StringBanjo": [("FS KayBanjo (release mw1).sfz", "guitar", "acoustic")],
+    "sfzinstruments/karoryfer.272-merry-orks": [("ork_vocals.sfz", "vocal", "acoustic")],
+    "sfzinstruments/karoryfer.caveman-cosmonaut": [("Programs/mappings/unitra_all.sfz", "organ", "electronic")],
     "sfzinstruments/GregSullivan.E-Pianos": [("CP80/CP80.sfz", "keyboard", "electronic"),
                                              ("Pianet T/Pianet T.sfz", "keyboard", "electronic"),
                                              ("Wurlitzer EP200/Wurlitzer EP200.sfz", "keyboard", "electronic")],
 }
 LICENCES = {"sfzinstruments/GregSullivan.E-Pianos": "CC-BY-3.0", "sfzinstruments/jlearman.jRhodes3c":
             "free for any use (its LICENSE)", "sfzinstruments/SplendidGrandPiano": "public domain (AKAI)",
-            "sfzinstruments/MatsHelgesson.MaestroConcertGrandPiano": "free for any use (its readme)"}
+            "sfzinstruments/MatsHelgesson.MaestroConcertGrandPiano": "free for any use (its readme)",
+            "sfzinstruments/FlameStudios.Kay5StringBanjo": "GPL-3.0"}
 # evaluation-only libraries: never fetched, rendered, trained, tuned or selected on
 RESERVED = ("mtg.solosax", "nyanshell.strat", "karoryfer.swagbass", "ixox.flute", "bigcat", "headroompiano",
             "gtownchurchsamplingproject", "terkelsen.marimba", "freepats", "timidity")
