@@ -89,8 +89,13 @@ LIBRARIES = {
                                            "electronic")],
     "sfzinstruments/karoryfer.ergo": [("ergo_pizz.sfz", "bass", "acoustic"), ("ergo_arco.sfz", "string", "acoustic")],
     "sfzinstruments/FlameStudios.Kay5StringBanjo": [("FS KayBanjo (release mw1).sfz", "guitar", "acoustic")],
+    "sfzinstruments/ganjo": [("ganjo.sfz", "guitar", "acoustic")],
     "sfzinstruments/karoryfer.272-merry-orks": [("ork_vocals.sfz", "vocal", "acoustic")],
     "sfzinstruments/karoryfer.caveman-cosmonaut": [("Programs/mappings/unitra_all.sfz", "organ", "electronic")],
+    "sfzinstruments/Project16Rickenbacker4001": [("Fingered and Picked/Fingered1.sfz", "bass", "electronic")],
+    # the bank's violin and cello samples are missing from its snapshot (too large to fetch)
+    "sfzinstruments/Discord-SFZ-GM-Bank": [("Discord GM/Melodic/034-Electric Bass (finger).sfz", "bass", "electronic")],
+    "sfzinstruments/EthanWiner.Soundfonts": [("Ethan Winer Collection/Ethan's Glock.sfz", "mallet", "acoustic")],
     "sfzinstruments/GregSullivan.E-Pianos": [("CP80/CP80.sfz", "keyboard", "electronic"),
                                              ("Pianet T/Pianet T.sfz", "keyboard", "electronic"),
                                              ("Wurlitzer EP200/Wurlitzer EP200.sfz", "keyboard", "electronic")],
@@ -98,7 +103,10 @@ LIBRARIES = {
 LICENCES = {"sfzinstruments/GregSullivan.E-Pianos": "CC-BY-3.0", "sfzinstruments/jlearman.jRhodes3c":
             "free for any use (its LICENSE)", "sfzinstruments/SplendidGrandPiano": "public domain (AKAI)",
             "sfzinstruments/MatsHelgesson.MaestroConcertGrandPiano": "free for any use (its readme)",
-            "sfzinstruments/FlameStudios.Kay5StringBanjo": "GPL-3.0"}
+            "sfzinstruments/FlameStudios.Kay5StringBanjo": "GPL-3.0",
+            "sfzinstruments/Project16Rickenbacker4001": "CC BY-NC-SA 3.0",
+            "sfzinstruments/Discord-SFZ-GM-Bank": "CC0 / CC-BY per instrument (its README)",
+            "sfzinstruments/EthanWiner.Soundfonts": "freely available (ethanwiner.com, its README)"}
 # evaluation-only libraries: never fetched, rendered, trained, tuned or selected on
 RESERVED = ("mtg.solosax", "nyanshell.strat", "karoryfer.swagbass", "ixox.flute", "bigcat", "headroompiano",
             "gtownchurchsamplingproject", "terkelsen.marimba", "freepats", "timidity")
